@@ -1,0 +1,157 @@
+"""Route the keyword arguments that PyKEEN models inject into a representation.
+
+A model such as :class:`pykeen.models.DistMult` builds its representations with its own defaults, e.g.
+``shape=embedding_dim, initializer=..., constrainer=...`` for entities and ``regularizer=...`` for relations, merged
+under the user's ``entity_representations_kwargs``. A backfill representation is a composition, so each of these
+defaults has a natural home:
+
+- ``normalizer``, ``regularizer``, ``dropout``, ``unique`` (and their ``*_kwargs``) keep their
+  :class:`~pykeen.nn.representation.Representation` meaning: they apply to the composed output;
+- ``initializer``, ``constrainer``, ``dtype`` (and their ``*_kwargs``) describe how to build fresh parameters, so they
+  go to a base or backfill that is built here from a hint, and only where that class accepts them;
+- ``shape`` (or ``embedding_dim``) builds a base from a hint and is checked against a given base.
+
+A given instance is never re-initialised, and neither is a base whose values were chosen by the user (one with an
+explicit ``initializer`` or ``trainable=False`` in ``base_kwargs``): a model's constrainer would otherwise rewrite the
+frozen vectors after every optimiser step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from class_resolver import HintOrType
+from pykeen.nn.representation import Representation
+
+from .errors import UnknownKeywordError
+
+__all__ = [
+    "InjectedKwargs",
+    "split_kwargs",
+    "kwargs_for_part",
+]
+
+#: keyword arguments of :class:`~pykeen.nn.representation.Representation` that apply to the composed output
+OUTPUT_KEYS = frozenset(
+    {"normalizer", "normalizer_kwargs", "regularizer", "regularizer_kwargs", "dropout", "unique"},
+)
+
+#: keyword arguments that describe how to build fresh parameters
+BUILD_KEYS = frozenset({"initializer", "initializer_kwargs", "constrainer", "constrainer_kwargs", "dtype"})
+
+#: build keywords that would overwrite values chosen by the user
+VALUE_KEYS = frozenset({"initializer", "initializer_kwargs", "constrainer", "constrainer_kwargs"})
+
+
+@dataclasses.dataclass(frozen=True)
+class InjectedKwargs:
+    """The keyword arguments given to a backfill representation beyond its own parameters, sorted by destination."""
+
+    #: passed to :meth:`Representation.__init__` of the composition
+    output: dict[str, Any]
+
+    #: defaults for parts built here
+    build: dict[str, Any]
+
+    #: the requested shape, if any
+    shape: tuple[int, ...] | None
+
+
+def split_kwargs(kwargs: Mapping[str, Any]) -> InjectedKwargs:
+    """Sort keyword arguments by destination.
+
+    :param kwargs:
+        The keyword arguments a backfill representation received beyond its own parameters.
+
+    :return:
+        The sorted keyword arguments.
+
+    :raises UnknownKeywordError:
+        If some keyword argument has no destination; all of them are named.
+    """
+    unknown = sorted(set(kwargs).difference(OUTPUT_KEYS, BUILD_KEYS, {"shape", "embedding_dim"}))
+    if unknown:
+        accepted = sorted(OUTPUT_KEYS | BUILD_KEYS | {"shape", "embedding_dim"})
+        raise UnknownKeywordError(
+            f"BackfillRepresentation got unexpected keyword arguments {unknown}; "
+            f"besides its own parameters it accepts {accepted}",
+        )
+    return InjectedKwargs(
+        output={key: value for key, value in kwargs.items() if key in OUTPUT_KEYS},
+        build={key: value for key, value in kwargs.items() if key in BUILD_KEYS},
+        shape=_requested_shape(kwargs),
+    )
+
+
+def _requested_shape(kwargs: Mapping[str, Any]) -> tuple[int, ...] | None:
+    shape = kwargs.get("shape")
+    embedding_dim = kwargs.get("embedding_dim")
+    if shape is not None and embedding_dim is not None and _as_shape(shape) != _as_shape(embedding_dim):
+        raise ValueError(f"shape={shape!r} and embedding_dim={embedding_dim!r} disagree; pass only one of them")
+    value = shape if shape is not None else embedding_dim
+    return None if value is None else _as_shape(value)
+
+
+def _as_shape(value: Any) -> tuple[int, ...]:
+    return (value,) if isinstance(value, int) else tuple(value)
+
+
+def kwargs_for_part(
+    hint: HintOrType[Representation],
+    own: Mapping[str, Any] | None,
+    defaults: Mapping[str, Any],
+    *,
+    keeps_values: bool = False,
+) -> dict[str, Any]:
+    """Merge a model's defaults under the keyword arguments of a part that is built from a hint.
+
+    :param hint:
+        The hint the part is built from; a model's defaults are offered only where its class accepts them.
+    :param own:
+        The part's own keyword arguments (``base_kwargs`` or ``backfill_kwargs``); they always take precedence.
+    :param defaults:
+        The model's build defaults, see :attr:`InjectedKwargs.build`.
+    :param keeps_values:
+        Whether the part holds values chosen elsewhere; then the model's initializer and constrainer are not used.
+
+    :return:
+        The keyword arguments to build the part with.
+    """
+    own = dict(own or {})
+    accepted = _accepted_keywords(hint)
+    for key, value in defaults.items():
+        if key in own or (keeps_values and key in VALUE_KEYS):
+            continue
+        if accepted is None or key in accepted:
+            own[key] = value
+    return own
+
+
+def chooses_values(kwargs: Mapping[str, Any] | None) -> bool:
+    """Return whether a part's own keyword arguments fix its values (a pre-trained or frozen base)."""
+    kwargs = kwargs or {}
+    return "initializer" in kwargs or kwargs.get("trainable") is False
+
+
+def _accepted_keywords(hint: HintOrType[Representation]) -> frozenset[str] | None:
+    """Return the keywords a representation class accepts by name, or ``None`` if it cannot be told."""
+    from pykeen.nn import representation_resolver
+
+    try:
+        cls = representation_resolver.lookup(hint)
+    except (KeyError, ValueError, TypeError):
+        return None
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names.update(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        # a class that does not forward **kwargs accepts nothing from its ancestors
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return frozenset(names)

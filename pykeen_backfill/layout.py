@@ -1,0 +1,177 @@
+"""The id layout of a backfill representation: which part serves which id, and at which row.
+
+The parts are laid out one after the other in a *virtual* table: the rows of the first base, then those of the second
+base, ..., then those of the backfill. Two integer vectors describe the layout:
+
+- ``position[i]`` is the virtual row that serves global id ``i``;
+- ``order[r]`` is the global id served by virtual row ``r``, i.e. the inverse permutation.
+
+Both are built with vectorised tensor operations, so building the layout of ten million ids takes well under a second.
+They are stored as ``int32`` whenever ``max_id`` allows, which keeps the index at 8 bytes per id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Sequence
+
+import numpy
+import torch
+
+from .errors import IdTypeError, InvalidIdsError
+
+__all__ = [
+    "IdLayout",
+    "as_id_tensor",
+]
+
+#: how many offending values an error message shows
+_SHOWN = 5
+
+
+def _preview(values: torch.Tensor) -> str:
+    shown = values[:_SHOWN].tolist()
+    suffix = f" ... ({values.numel():,} in total)" if values.numel() > _SHOWN else ""
+    return f"{shown}{suffix}"
+
+
+def as_id_tensor(ids: Iterable[int] | torch.Tensor | numpy.ndarray, *, name: str) -> torch.Tensor:
+    """Convert an iterable of integer ids into a one-dimensional ``int64`` tensor on the CPU.
+
+    :param ids:
+        Any iterable of integers: a list, a range, a generator, a numpy array or an integer tensor.
+    :param name:
+        The parameter name used in error messages.
+
+    :return: shape: ``(n,)``
+        The ids, as ``torch.long``.
+
+    :raises IdTypeError:
+        If the ids are not integers. Floats are refused, even integral ones such as ``2.0``, rather than truncated.
+    :raises InvalidIdsError:
+        If the ids are not one-dimensional.
+    """
+    if isinstance(ids, range):
+        # a range of millions of ids would be slow to materialise as Python ints
+        tensor = torch.arange(ids.start, ids.stop, ids.step, dtype=torch.long)
+    elif isinstance(ids, torch.Tensor):
+        tensor = ids.detach().cpu()
+    elif isinstance(ids, numpy.ndarray):
+        if ids.dtype.kind not in "iu":
+            raise IdTypeError(f"{name} must contain integers, but got a numpy array of dtype {ids.dtype}")
+        tensor = torch.from_numpy(numpy.ascontiguousarray(ids).astype(numpy.int64, copy=False))
+    elif isinstance(ids, (str, bytes)):
+        raise IdTypeError(f"{name} must be an iterable of integer ids, but got the string {ids!r}")
+    else:
+        tensor = _tensor_from_python(ids, name=name)
+    if tensor.dtype == torch.bool or tensor.is_floating_point() or tensor.is_complex():
+        raise IdTypeError(f"{name} must contain integers, but got dtype {tensor.dtype}: {_preview(tensor.flatten())}")
+    if tensor.ndim != 1:
+        raise InvalidIdsError(f"{name} must be one-dimensional, but has shape {tuple(tensor.shape)}")
+    return tensor.long()
+
+
+def _tensor_from_python(ids: Iterable[int], *, name: str) -> torch.Tensor:
+    try:
+        values = list(ids)
+    except TypeError:
+        raise IdTypeError(f"{name} must be an iterable of integer ids, but got {type(ids).__name__}") from None
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, numpy.integer))]
+    if bad:
+        # checking types up front is what refuses 1.5 *and* 2.0, which torch would silently accept or truncate
+        raise IdTypeError(f"{name} must contain only integers, but got {bad[:_SHOWN]!r}")
+    if not values:
+        return torch.empty(0, dtype=torch.long)
+    return torch.as_tensor(values, dtype=torch.long)
+
+
+def _index_dtype(max_id: int) -> torch.dtype:
+    return torch.int32 if max_id <= torch.iinfo(torch.int32).max else torch.long
+
+
+@dataclasses.dataclass(frozen=True)
+class IdLayout:
+    """Where each global id is served from: base groups first (in order), then the backfill."""
+
+    #: shape: ``(max_id,)``; the virtual row of each global id
+    position: torch.Tensor
+
+    #: shape: ``(max_id,)``; the global id of each virtual row
+    order: torch.Tensor
+
+    #: the number of rows of each part, base groups first, then the backfill (which may have zero rows)
+    sizes: tuple[int, ...]
+
+    @property
+    def max_id(self) -> int:
+        """Return the number of global ids."""
+        return self.position.shape[0]
+
+    @property
+    def num_backfill(self) -> int:
+        """Return the number of ids served by the backfill."""
+        return self.sizes[-1]
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """Return the first virtual row of each part, followed by ``max_id``."""
+        return tuple(itertools.accumulate(self.sizes, initial=0))
+
+    @classmethod
+    def build(cls, max_id: int, groups: Sequence[torch.Tensor], *, names: Sequence[str] | None = None) -> IdLayout:
+        """Validate the base id groups and build the layout.
+
+        :param max_id:
+            The total number of ids, ``> 0``.
+        :param groups:
+            One ``int64`` tensor of global ids per base, in the order of the base's rows.
+        :param names:
+            The parameter name of each group, used in error messages. Defaults to ``base_ids``.
+
+        :return:
+            The layout; ids in no group go to the backfill in increasing order.
+
+        :raises InvalidIdsError:
+            If ``max_id`` is not positive, or if an id is negative, ``>= max_id``, repeated within a group, or claimed
+            by two groups.
+        """
+        if isinstance(max_id, bool) or not isinstance(max_id, (int, numpy.integer)):
+            raise IdTypeError(f"max_id must be an integer, but got {max_id!r}")
+        if max_id <= 0:
+            raise InvalidIdsError(f"max_id must be positive, but got max_id={max_id}")
+        names = list(names) if names is not None else ["base_ids"] * len(groups)
+        owner = torch.full((max_id,), fill_value=-1, dtype=torch.long)
+        for index, (ids, name) in enumerate(zip(groups, names, strict=True)):
+            _check_range(ids, max_id=max_id, name=name)
+            _check_unique(ids, max_id=max_id, name=name)
+            _check_unclaimed(ids, owner=owner, name=name, names=names)
+            owner[ids] = index
+        backfill_ids = (owner < 0).nonzero().squeeze(1)
+        order = torch.cat([*groups, backfill_ids])
+        position = torch.empty(max_id, dtype=torch.long)
+        position[order] = torch.arange(max_id)
+        dtype = _index_dtype(max_id)
+        sizes = (*(ids.numel() for ids in groups), backfill_ids.numel())
+        return cls(position=position.to(dtype), order=order.to(dtype), sizes=sizes)
+
+
+def _check_range(ids: torch.Tensor, *, max_id: int, name: str) -> None:
+    bad = ids[(ids < 0) | (ids >= max_id)]
+    if bad.numel():
+        raise InvalidIdsError(f"{name} must lie in [0, max_id={max_id}), but got {_preview(bad)}")
+
+
+def _check_unique(ids: torch.Tensor, *, max_id: int, name: str) -> None:
+    counts = torch.bincount(ids, minlength=max_id)
+    repeated = (counts > 1).nonzero().squeeze(1)
+    if repeated.numel():
+        raise InvalidIdsError(f"{name} must not repeat ids, but repeats {_preview(repeated)}")
+
+
+def _check_unclaimed(ids: torch.Tensor, *, owner: torch.Tensor, name: str, names: Sequence[str]) -> None:
+    previous = owner[ids]
+    clash = previous >= 0
+    if clash.any():
+        other = names[int(previous[clash][0])]
+        raise InvalidIdsError(f"{name} and {other} both claim the ids {_preview(ids[clash])}")

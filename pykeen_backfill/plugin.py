@@ -1,0 +1,17 @@
+"""pykeen-backfill's own plugin: it contributes :class:`~pykeen_backfill.BackfillRepresentation` as "backfill"."""
+
+from __future__ import annotations
+
+from pykeen.nn.representation import Representation
+
+from .hookspecs import hookimpl
+
+__all__ = ["pykeen_representations"]
+
+
+@hookimpl
+def pykeen_representations() -> list[type[Representation]]:
+    """Contribute the backfill representation, which supersedes PyKEEN's built-in of the same name."""
+    from .representation import BackfillRepresentation
+
+    return [BackfillRepresentation]

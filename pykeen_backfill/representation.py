@@ -1,0 +1,390 @@
+"""A representation that serves known ids from a base and every other id from a trainable backfill."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy
+import torch
+from class_resolver import HintOrType, OptionalKwargs, ResolverKey, update_docstring_with_resolver_keys
+from docdata import parse_docdata
+from pykeen.nn import representation as pykeen_representation
+from pykeen.nn.representation import Representation
+from torch import nn
+
+from .errors import IdOutOfRangeError, IdTypeError, InvalidIdsError, ShapeMismatchError
+from .injected import chooses_values, kwargs_for_part, split_kwargs
+from .layout import IdLayout, as_id_tensor
+
+__all__ = [
+    "BackfillRepresentation",
+    "BaseSource",
+]
+
+logger = logging.getLogger(__name__)
+
+IdsLike = Iterable[int] | torch.Tensor | numpy.ndarray
+
+
+@dataclasses.dataclass
+class BaseSource:
+    """One base of a backfill representation: the global ids it serves and the representation serving them.
+
+    In configuration files a source is written as a mapping with the same keys, e.g.
+    ``{"ids": [0, 4, 7], "base": "embedding", "base_kwargs": {"shape": 32}}``.
+    """
+
+    #: the global ids, in the order of the base's rows: ``ids[i]`` is served by row ``i``
+    ids: IdsLike
+
+    #: the base representation, or a hint thereof
+    base: HintOrType[Representation] = None
+
+    #: keyword-based parameters to instantiate the base from a hint
+    base_kwargs: OptionalKwargs = None
+
+    @classmethod
+    def coerce(cls, value: BaseSource | Mapping[str, Any]) -> BaseSource:
+        """Accept a source or a mapping of its fields, as written in a configuration file."""
+        if isinstance(value, BaseSource):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"sources must contain BaseSource objects or mappings, but got {value!r}")
+        unknown = sorted(set(value).difference(f.name for f in dataclasses.fields(cls)))
+        if unknown:
+            raise TypeError(f"a source accepts the keys ['base', 'base_kwargs', 'ids'], but got {unknown}")
+        if "ids" not in value:
+            raise TypeError(f"a source needs 'ids', but got only {sorted(value)}")
+        return cls(**value)
+
+
+class _KeepParameters:
+    """Stands in for ``reset_parameters`` of a given instance, so that a model's initialisation leaves it as it is."""
+
+    def __call__(self) -> None:
+        """Do nothing: the instance was given with the values it should keep."""
+
+
+@parse_docdata
+class BackfillRepresentation(Representation):
+    """A representation that serves some ids from a base and all other ids from a backfill.
+
+    ``base_ids[i]`` is served by row ``i`` of the base; the remaining ids, in increasing order, are served by the rows
+    of the backfill. A typical base holds vectors learned on a smaller graph, or static features, and is frozen; the
+    backfill is a trainable :class:`~pykeen.nn.representation.Embedding` with the base's shape.
+
+    This class computes the same outputs as PyKEEN's :class:`pykeen.nn.representation.BackfillRepresentation` (bit
+    for bit, given the same base and backfill modules), and in addition
+
+    - accepts the keyword arguments PyKEEN models inject (``shape``, ``initializer``, ``constrainer``, ...), so that
+      ``DistMult(entity_representations="backfill", ...)`` and configuration files work,
+    - keeps a given base instance as it is when a model initialises its parameters,
+    - looks ids up through one precomputed index instead of sorting every batch,
+    - refuses bad ids with an error naming the parameter and the value.
+
+    Several bases can be combined with ``sources``, e.g. an old run for some ids and static features for others.
+
+    ---
+    name: Backfill
+    """
+
+    #: shape: ``(max_id,)``; the virtual row serving each global id (bases first, then the backfill)
+    position: torch.Tensor
+
+    #: shape: ``(max_id,)``; the global id served by each virtual row
+    order: torch.Tensor
+
+    #: Representation's own heuristic would pick ``unique=True``; a lookup through a precomputed index is as cheap as
+    #: the ``unique`` call it would save
+    default_unique: ClassVar[bool] = False
+
+    #: the PyKEEN built-in whose resolver key this class takes over; it accepts everything the built-in accepts
+    supersedes: ClassVar[type[Representation]] = pykeen_representation.BackfillRepresentation
+
+    @update_docstring_with_resolver_keys(
+        ResolverKey(name="base", resolver="pykeen.nn.representation_resolver"),
+        ResolverKey(name="backfill", resolver="pykeen.nn.representation_resolver"),
+    )
+    def __init__(
+        self,
+        max_id: int,
+        base_ids: IdsLike | None = None,
+        base: HintOrType[Representation] = None,
+        base_kwargs: OptionalKwargs = None,
+        backfill: HintOrType[Representation] = None,
+        backfill_kwargs: OptionalKwargs = None,
+        *,
+        sources: Sequence[BaseSource | Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Initialize the representation.
+
+        :param max_id:
+            The total number of ids that need to be represented.
+        :param base_ids:
+            The global ids served by the base, in the order of the base's rows: ``base_ids[i]`` is served by row ``i``.
+            Any iterable of integers: a list, a range, a generator, a numpy array or a ``LongTensor``.
+        :param base:
+            The base representation, or a hint thereof. A hint is instantiated with ``max_id=len(base_ids)``, the
+            model's ``shape`` unless ``base_kwargs`` gives one, and the model's initializer and constrainer unless
+            ``base_kwargs`` fixes the values (with an ``initializer`` or ``trainable=False``). A given instance is
+            kept as it is; in particular, a model's ``reset_parameters`` does not re-initialise it.
+        :param base_kwargs:
+            Keyword-based parameters to instantiate the base representation.
+        :param backfill:
+            The backfill representation, or a hint thereof. A hint is instantiated with ``max_id`` equal to the
+            number of ids not served by a base, the base's shape, and the model's initializer, constrainer and dtype.
+            A given instance must have exactly that ``max_id`` and shape.
+        :param backfill_kwargs:
+            Keyword-based parameters to instantiate the backfill representation.
+        :param sources:
+            Instead of ``base_ids``, ``base`` and ``base_kwargs``: several bases, each a :class:`BaseSource` or a
+            mapping with the keys ``ids``, ``base`` and ``base_kwargs``. The ids of different sources must not overlap.
+        :param kwargs:
+            Additional keyword-based parameters. ``normalizer``, ``regularizer``, ``dropout`` and ``unique`` (and
+            their ``*_kwargs``) are passed to :class:`~pykeen.nn.representation.Representation` and apply to the
+            composed output; ``unique`` defaults to ``False``. ``shape`` (or ``embedding_dim``) must agree with the
+            base's shape. ``initializer``, ``constrainer``, ``dtype`` (and their ``*_kwargs``), as injected by
+            models, are used for parts built here, see :mod:`pykeen_backfill.injected`.
+
+        :raises InvalidIdsError:
+            If ids are negative, out of range, repeated, or claimed by two sources, or ``max_id`` is not positive.
+        :raises IdTypeError:
+            If ids are not integers.
+        :raises ShapeMismatchError:
+            If the base, the backfill and ``shape`` disagree, or a base does not have one row per id.
+        :raises UnknownKeywordError:
+            If a keyword argument has no destination.
+        """
+        injected = split_kwargs(kwargs)
+        specs = _collect_sources(base_ids, base, base_kwargs, sources)
+        groups = [as_id_tensor(spec.ids, name=name) for spec, name in specs]
+        layout = IdLayout.build(max_id, groups, names=[name for _, name in specs])
+        defaults = dict(injected.build)
+        if injected.shape is not None:
+            defaults["shape"] = injected.shape
+        bases = [
+            _make_base(spec, len(ids), defaults, name=name) for (spec, name), ids in zip(specs, groups, strict=True)
+        ]
+        shape = _common_shape(bases, requested=injected.shape)
+        backfill_module = _make_backfill(backfill, backfill_kwargs, layout.num_backfill, shape, injected.build)
+
+        output_kwargs = dict(injected.output)
+        output_kwargs.setdefault("unique", self.default_unique)
+        super().__init__(max_id=layout.max_id, shape=shape, **output_kwargs)
+
+        self.bases = nn.ModuleList(bases)
+        self.backfill = backfill_module
+        self.register_buffer("position", layout.position)
+        self.register_buffer("order", layout.order)
+        self._offsets: tuple[int, ...] = layout.offsets
+        # without a backfill part (the bases serve every id) the last hint has no partner
+        hints = [spec.base for spec, _ in specs] + [backfill]
+        for part, hint in zip(self._parts(), hints, strict=False):
+            if isinstance(hint, Representation):
+                part.reset_parameters = _KeepParameters()  # type: ignore[method-assign]
+
+    @property
+    def base(self) -> Representation:
+        """Return the (first) base representation."""
+        return self.bases[0]
+
+    @property
+    def num_base_ids(self) -> int:
+        """Return the number of ids served by the bases."""
+        return self._offsets[-2] if self.backfill is not None else self.max_id
+
+    @property
+    def base_ids(self) -> torch.Tensor:
+        """Return the global ids served by the bases, in the order of their rows."""
+        return self.order[: self.num_base_ids].long()
+
+    @property
+    def backfill_ids(self) -> torch.Tensor:
+        """Return the global ids served by the backfill, in increasing order."""
+        return self.order[self.num_base_ids :].long()
+
+    def _parts(self) -> list[Representation]:
+        parts = list(self.bases)
+        if self.backfill is not None:
+            parts.append(self.backfill)
+        return parts
+
+    def _spans(self) -> Iterator[tuple[Representation, int, int]]:
+        """Yield each part with its first and last-plus-one virtual row."""
+        return zip(self._parts(), self._offsets[:-1], self._offsets[1:], strict=True)
+
+    def iter_extra_repr(self) -> Iterable[str]:
+        """Iterate over components for :meth:`extra_repr`."""
+        yield from super().iter_extra_repr()
+        yield f"num_base_ids={self.num_base_ids}"
+        yield f"num_backfill_ids={self.max_id - self.num_base_ids}"
+
+    def extra_repr(self) -> str:
+        """Describe the composition in ``print()``; :class:`torch.nn.Module` would otherwise shadow the mixin."""
+        return ", ".join(self.iter_extra_repr())
+
+    # docstr-coverage: inherited
+    def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
+        if indices is None:
+            return self._all_rows()
+        indices = self._checked(indices)
+        rows = self.position[indices.reshape(-1)].long()
+        if rows.is_cuda and self._parts_are_pure_lookups():
+            x = self._gather_sync_free(rows)
+        else:
+            x = self._gather_exact(rows)
+        return x.view(*indices.shape, *x.shape[1:])
+
+    def _checked(self, indices: torch.Tensor) -> torch.Tensor:
+        """Refuse indices that are not integers or not in ``[0, max_id)``; a negative id would silently wrap."""
+        if indices.dtype in (torch.bool, torch.uint8) or indices.is_floating_point() or indices.is_complex():
+            raise IdTypeError(f"indices must be an integer tensor, but got dtype {indices.dtype}")
+        indices = indices.to(self.position.device)
+        if indices.numel() == 0:
+            return indices
+        if indices.is_cuda:
+            # a device-side assertion keeps the host from waiting for the GPU
+            torch._assert_async(
+                (indices >= 0).all() & (indices < self.max_id).all(),
+                f"indices must lie in [0, max_id={self.max_id})",
+            )
+            return indices
+        low, high = torch.aminmax(indices)
+        if low < 0 or high >= self.max_id:
+            bad = indices[(indices < 0) | (indices >= self.max_id)].unique()
+            raise IdOutOfRangeError(f"indices must lie in [0, max_id={self.max_id}), but got {bad[:5].tolist()}")
+        return indices
+
+    def _parts_are_pure_lookups(self) -> bool:
+        """Whether every part may be asked for rows it does not serve, without side effects."""
+        return all(part.regularizer is None and part.dropout is None for part in self._parts())
+
+    def _gather_exact(self, rows: torch.Tensor) -> torch.Tensor:
+        """Ask each part for exactly the rows it serves, and scatter the results into place."""
+        pieces = []
+        for part, start, stop in self._spans():
+            selection = _between(rows, start, stop, last=stop == self.max_id).nonzero().squeeze(1)
+            pieces.append((selection, part(indices=rows[selection] - start)))
+        return _scatter(pieces, num_rows=rows.numel(), device=rows.device)
+
+    def _gather_sync_free(self, rows: torch.Tensor) -> torch.Tensor:
+        """Ask each part for a row per index (clamped into range) and select; needs no host-device synchronisation."""
+        result: torch.Tensor | None = None
+        for part, start, stop in self._spans():
+            x = part(indices=(rows - start).clamp(0, stop - start - 1))
+            if result is None:
+                result = x
+            else:
+                keep = (rows >= start).view(-1, *(1,) * (x.ndim - 1))
+                result = torch.where(keep, x, result)
+        assert result is not None
+        return result
+
+    def _all_rows(self) -> torch.Tensor:
+        pieces = [(self.order[start:stop].long(), part(indices=None)) for part, start, stop in self._spans()]
+        return _scatter(pieces, num_rows=self.max_id, device=self.order.device)
+
+
+def _between(rows: torch.Tensor, start: int, stop: int, *, last: bool) -> torch.Tensor:
+    if start == 0:
+        return rows < stop
+    if last:
+        return rows >= start
+    return (rows >= start) & (rows < stop)
+
+
+def _scatter(
+    pieces: Sequence[tuple[torch.Tensor, torch.Tensor]], *, num_rows: int, device: torch.device
+) -> torch.Tensor:
+    """Place each piece's rows at its target positions of one output tensor."""
+    dtype = functools.reduce(torch.promote_types, (x.dtype for _, x in pieces))
+    out = torch.empty((num_rows, *pieces[0][1].shape[1:]), dtype=dtype, device=device)
+    for target, x in pieces:
+        out.index_copy_(0, target, x.to(dtype))
+    return out
+
+
+def _collect_sources(
+    base_ids: IdsLike | None,
+    base: HintOrType[Representation],
+    base_kwargs: OptionalKwargs,
+    sources: Sequence[BaseSource | Mapping[str, Any]] | None,
+) -> list[tuple[BaseSource, str]]:
+    """Return each base source with the parameter name that error messages use for its ids."""
+    if sources is None:
+        if base_ids is None:
+            raise TypeError("BackfillRepresentation needs base_ids (or sources for several bases)")
+        return [(BaseSource(ids=base_ids, base=base, base_kwargs=base_kwargs), "base_ids")]
+    if base_ids is not None or base is not None or base_kwargs is not None:
+        raise TypeError("pass either sources, or base_ids with base and base_kwargs, but not both")
+    if isinstance(sources, (str, bytes, Mapping)) or not sources:
+        raise TypeError(f"sources must be a non-empty sequence of sources, but got {sources!r}")
+    return [(BaseSource.coerce(source), f"sources[{i}].ids") for i, source in enumerate(sources)]
+
+
+def _make_base(spec: BaseSource, num_ids: int, defaults: Mapping[str, Any], *, name: str) -> Representation:
+    from pykeen.nn import representation_resolver
+
+    if num_ids == 0:
+        raise InvalidIdsError(f"{name} is empty: a base must serve at least one id")
+    if isinstance(spec.base, Representation):
+        base = spec.base
+    else:
+        own = dict(spec.base_kwargs or {})
+        if "embedding_dim" in own:
+            # the model's shape must not collide with the user's spelling of the same thing
+            defaults = {key: value for key, value in defaults.items() if key != "shape"}
+        kwargs = kwargs_for_part(spec.base, own, defaults, keeps_values=chooses_values(own))
+        if "shape" not in kwargs and "embedding_dim" not in kwargs:
+            raise ShapeMismatchError(
+                f"the base built from {spec.base!r} needs a shape: pass shape=... or base_kwargs={{'shape': ...}}",
+            )
+        base = representation_resolver.make(spec.base, kwargs, max_id=num_ids)
+    if base.max_id != num_ids:
+        raise ShapeMismatchError(f"the base has max_id={base.max_id}, but {name} lists {num_ids} ids")
+    return base
+
+
+def _common_shape(bases: Sequence[Representation], *, requested: tuple[int, ...] | None) -> tuple[int, ...]:
+    shapes = [tuple(base.shape) for base in bases]
+    if len(set(shapes)) != 1:
+        raise ShapeMismatchError(f"the bases have different shapes: {shapes}")
+    shape = shapes[0]
+    if requested is not None and requested != shape:
+        raise ShapeMismatchError(f"shape={requested} was requested, but the base has shape {shape}")
+    return shape
+
+
+def _make_backfill(
+    backfill: HintOrType[Representation],
+    backfill_kwargs: OptionalKwargs,
+    num_ids: int,
+    shape: tuple[int, ...],
+    defaults: Mapping[str, Any],
+) -> Representation | None:
+    from pykeen.nn import representation_resolver
+
+    if num_ids == 0:
+        if backfill is not None or backfill_kwargs:
+            raise ShapeMismatchError("the bases serve every id, so there is nothing for the given backfill to serve")
+        logger.info("the bases serve every id; no backfill is created")
+        return None
+    if isinstance(backfill, Representation):
+        module = backfill
+    else:
+        own = dict(backfill_kwargs or {})
+        given = [own.pop(key) for key in ("shape", "embedding_dim") if key in own]
+        if given and tuple(numpy.atleast_1d(given[0]).tolist()) != shape:
+            raise ShapeMismatchError(f"backfill_kwargs asks for shape {given[0]!r}, but the base has shape {shape}")
+        kwargs = kwargs_for_part(backfill, own, defaults)
+        module = representation_resolver.make(backfill, kwargs, max_id=num_ids, shape=shape)
+    if module.max_id != num_ids:
+        raise ShapeMismatchError(f"the backfill has max_id={module.max_id}, but {num_ids} ids are left to backfill")
+    if tuple(module.shape) != shape:
+        raise ShapeMismatchError(f"the backfill has shape {tuple(module.shape)}, but the base has shape {shape}")
+    return module
