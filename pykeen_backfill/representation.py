@@ -69,6 +69,17 @@ class _KeepParameters:
         """Do nothing: the instance was given with the values it should keep."""
 
 
+def _keep_parameters(module: nn.Module) -> None:
+    """Make a model's initialisation skip a given instance, down to its innermost :class:`torch.nn.Embedding`.
+
+    PyKEEN models call ``reset_parameters`` on every sub-module, deepest first; a trained base passed as an instance
+    would otherwise come back with random values.
+    """
+    for sub in module.modules():
+        if hasattr(sub, "reset_parameters"):
+            sub.reset_parameters = _KeepParameters()  # type: ignore[method-assign]
+
+
 @parse_docdata
 class BackfillRepresentation(Representation):
     """A representation that serves some ids from a base and all other ids from a backfill.
@@ -181,12 +192,13 @@ class BackfillRepresentation(Representation):
         self.backfill = backfill_module
         self.register_buffer("position", layout.position)
         self.register_buffer("order", layout.order)
-        self._offsets: tuple[int, ...] = layout.offsets
+        # one offset per part plus the end; an absent backfill has no part
+        self._offsets: tuple[int, ...] = layout.offsets[: len(bases) + 1 + (backfill_module is not None)]
         # without a backfill part (the bases serve every id) the last hint has no partner
         hints = [spec.base for spec, _ in specs] + [backfill]
         for part, hint in zip(self._parts(), hints, strict=False):
             if isinstance(hint, Representation):
-                part.reset_parameters = _KeepParameters()  # type: ignore[method-assign]
+                _keep_parameters(part)
 
     @property
     def base(self) -> Representation:
@@ -196,7 +208,7 @@ class BackfillRepresentation(Representation):
     @property
     def num_base_ids(self) -> int:
         """Return the number of ids served by the bases."""
-        return self._offsets[-2] if self.backfill is not None else self.max_id
+        return self._offsets[len(self.bases)]
 
     @property
     def base_ids(self) -> torch.Tensor:
