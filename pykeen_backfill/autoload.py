@@ -25,6 +25,7 @@ __all__ = [
     "ENV_VAR",
     "TARGET",
     "is_disabled",
+    "register_deferred",
     "register_when_ready",
 ]
 
@@ -35,6 +36,12 @@ ENV_VAR = "PYKEEN_BACKFILL_AUTOLOAD"
 TARGET = "pykeen.nn"
 
 _OFF = frozenset({"0", "false", "no", "off"})
+
+#: the module that defines the class our own plugin contributes; it imports ``pykeen.nn`` itself
+_OWN_MODULE = "pykeen_backfill.representation"
+
+#: whether a registration waits for :data:`_OWN_MODULE` to finish executing
+_deferred = False
 
 
 def is_disabled() -> bool:
@@ -52,6 +59,16 @@ def register_when_ready() -> None:
 
 
 def _register() -> None:
+    if _own_module_executing():
+        # `pykeen.nn` was imported by our representation module, whose class does not exist yet: registering now
+        # would skip our own plugin; the module calls `register_deferred` once the class is defined
+        global _deferred
+        _deferred = True
+        return
+    _register_now()
+
+
+def _register_now() -> None:
     try:
         from .registry import register_plugins
 
@@ -63,6 +80,20 @@ def _register() -> None:
             f"pykeen-backfill could not register representation plugins: {type(error).__name__}: {error}",
             stacklevel=2,
         )
+
+
+def register_deferred() -> None:
+    """Register plugins if an earlier attempt had to wait for this package's representation module to execute."""
+    global _deferred
+    if _deferred:
+        _deferred = False
+        _register_now()
+
+
+def _own_module_executing() -> bool:
+    module = sys.modules.get(_OWN_MODULE)
+    # the import system flags a module's spec while the module body runs
+    return module is not None and getattr(module.__spec__, "_initializing", False) is True
 
 
 class _PostImportFinder:

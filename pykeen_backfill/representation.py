@@ -16,6 +16,7 @@ from pykeen.nn import representation as pykeen_representation
 from pykeen.nn.representation import Representation
 from torch import nn
 
+from .autoload import register_deferred
 from .errors import IdOutOfRangeError, IdTypeError, InvalidIdsError, ShapeMismatchError
 from .injected import chooses_values, kwargs_for_part, split_kwargs
 from .layout import IdLayout, as_id_tensor
@@ -400,3 +401,7 @@ def _make_backfill(
     if tuple(module.shape) != shape:
         raise ShapeMismatchError(f"the backfill has shape {tuple(module.shape)}, but the base has shape {shape}")
     return module
+
+
+# keep last: importing this module may have imported pykeen.nn, whose plugin registration waits for the class above
+register_deferred()
