@@ -1,7 +1,7 @@
 """Exceptions raised by pykeen-backfill.
 
 Each subclasses the built-in exception a caller would catch anyway (:class:`ValueError`, :class:`TypeError`,
-:class:`IndexError`), so code written against PyKEEN's own checks keeps working.
+:class:`IndexError`, :class:`KeyError`), so code written against PyKEEN's own checks keeps working.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ __all__ = [
     "IdTypeError",
     "IdOutOfRangeError",
     "ShapeMismatchError",
+    "InvalidShapeError",
+    "InvalidPartError",
+    "UnknownRepresentationError",
     "UnknownKeywordError",
     "PluginConflictError",
 ]
@@ -35,6 +38,26 @@ class IdOutOfRangeError(BackfillError, IndexError):
 
 class ShapeMismatchError(BackfillError, ValueError):
     """Raised when the base, the backfill, or a requested shape disagree."""
+
+
+class InvalidShapeError(BackfillError, ValueError):
+    """Raised for a ``shape`` or ``embedding_dim`` that is not a positive integer or a sequence of them."""
+
+
+class InvalidPartError(BackfillError, TypeError):
+    """Raised when a base or backfill is neither a representation nor a hint that builds one.
+
+    This includes a ``base_kwargs`` or ``backfill_kwargs`` that is not a mapping, and a hint that the representation
+    class cannot be built from.
+    """
+
+
+class UnknownRepresentationError(BackfillError, KeyError):
+    """Raised when a base or backfill hint names no registered representation."""
+
+    def __str__(self) -> str:
+        # KeyError would show the message as a quoted repr
+        return str(self.args[0]) if self.args else ""
 
 
 class UnknownKeywordError(BackfillError, TypeError):

@@ -20,18 +20,28 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy
 from class_resolver import HintOrType
 from pykeen.nn.representation import Representation
 
-from .errors import UnknownKeywordError
+from .errors import (
+    InvalidPartError,
+    InvalidShapeError,
+    ShapeMismatchError,
+    UnknownKeywordError,
+    UnknownRepresentationError,
+)
 
 __all__ = [
     "InjectedKwargs",
     "split_kwargs",
     "kwargs_for_part",
+    "as_kwargs",
+    "as_shape",
+    "build_part",
 ]
 
 #: keyword arguments of :class:`~pykeen.nn.representation.Representation` that apply to the composed output
@@ -89,14 +99,106 @@ def split_kwargs(kwargs: Mapping[str, Any]) -> InjectedKwargs:
 def _requested_shape(kwargs: Mapping[str, Any]) -> tuple[int, ...] | None:
     shape = kwargs.get("shape")
     embedding_dim = kwargs.get("embedding_dim")
-    if shape is not None and embedding_dim is not None and _as_shape(shape) != _as_shape(embedding_dim):
-        raise ValueError(f"shape={shape!r} and embedding_dim={embedding_dim!r} disagree; pass only one of them")
-    value = shape if shape is not None else embedding_dim
-    return None if value is None else _as_shape(value)
+    if shape is not None and embedding_dim is not None:
+        if as_shape(shape, name="shape") != as_shape(embedding_dim, name="embedding_dim"):
+            raise ShapeMismatchError(
+                f"shape={shape!r} and embedding_dim={embedding_dim!r} disagree; pass only one of them",
+            )
+    if shape is not None:
+        return as_shape(shape, name="shape")
+    if embedding_dim is not None:
+        return as_shape(embedding_dim, name="embedding_dim")
+    return None
 
 
-def _as_shape(value: Any) -> tuple[int, ...]:
-    return (value,) if isinstance(value, int) else tuple(value)
+def as_shape(value: Any, *, name: str) -> tuple[int, ...]:
+    """Normalise a shape given as an integer or a sequence of integers.
+
+    :param value:
+        The shape, e.g. ``32``, ``(32,)`` or ``[4, 8]``.
+    :param name:
+        The parameter name used in error messages.
+
+    :return:
+        The shape as a tuple of Python integers.
+
+    :raises InvalidShapeError:
+        If the value is not a positive integer or a sequence of positive integers; floats and strings are refused.
+    """
+    dims = (value,) if _is_integer(value) else value
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
+        raise InvalidShapeError(f"{name} must be a positive integer or a sequence of them, but got {value!r}")
+    dims = tuple(dims)
+    if not all(_is_integer(dim) and dim > 0 for dim in dims):
+        raise InvalidShapeError(f"{name} must be a positive integer or a sequence of them, but got {value!r}")
+    return tuple(int(dim) for dim in dims)
+
+
+def _is_integer(value: Any) -> bool:
+    # a bool is an int to Python, but never a dimension
+    return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool)
+
+
+def as_kwargs(value: Mapping[str, Any] | None, *, name: str) -> dict[str, Any]:
+    """Copy a part's keyword arguments, refusing anything but a mapping with string keys.
+
+    :param value:
+        The keyword arguments, e.g. ``base_kwargs``, or ``None``.
+    :param name:
+        The parameter name used in error messages.
+
+    :return:
+        A fresh dictionary.
+
+    :raises InvalidPartError:
+        If the value is not a mapping from strings.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise InvalidPartError(f"{name} must be a mapping of keyword arguments, but got {value!r}")
+    return dict(value)
+
+
+def build_part(
+    hint: HintOrType[Representation], kwargs: Mapping[str, Any], *, name: str, **fixed: Any
+) -> Representation:
+    """Build a base or backfill from a hint, with errors that name the parameters.
+
+    :param hint:
+        A representation, a representation class, or the name of one in
+        :data:`pykeen.nn.representation_resolver`.
+    :param kwargs:
+        The keyword arguments to build it with, see :func:`kwargs_for_part`.
+    :param name:
+        The parameter that holds the hint, e.g. ``base``; its keyword arguments are ``{name}_kwargs``.
+    :param fixed:
+        Keyword arguments this package fixes, e.g. ``max_id``.
+
+    :return:
+        The representation.
+
+    :raises UnknownRepresentationError:
+        If the hint names no registered representation.
+    :raises UnknownKeywordError:
+        If the representation class does not accept one of the keyword arguments.
+    :raises InvalidPartError:
+        If the hint is not a representation, or the class cannot be built from the keyword arguments.
+    """
+    from pykeen.nn import representation_resolver
+
+    try:
+        part = representation_resolver.make(hint, kwargs, **fixed)
+    except KeyError as error:
+        raise UnknownRepresentationError(f"{name}={hint!r} names no representation: {error.args[0]}") from None
+    except TypeError as error:
+        kind = UnknownKeywordError if "keyword argument" in str(error) else InvalidPartError
+        raise kind(f"cannot build {name}={hint!r} from {name}_kwargs={dict(kwargs)!r}: {error}") from error
+    if not isinstance(part, Representation):
+        raise InvalidPartError(
+            f"{name} must be a Representation, a Representation class or the name of one, but got {hint!r}",
+        )
+    return part
 
 
 def kwargs_for_part(

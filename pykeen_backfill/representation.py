@@ -17,8 +17,8 @@ from pykeen.nn.representation import Representation
 from torch import nn
 
 from .autoload import register_deferred
-from .errors import IdOutOfRangeError, IdTypeError, InvalidIdsError, ShapeMismatchError
-from .injected import chooses_values, kwargs_for_part, split_kwargs
+from .errors import IdOutOfRangeError, IdTypeError, InvalidIdsError, InvalidPartError, ShapeMismatchError
+from .injected import as_kwargs, build_part, chooses_values, kwargs_for_part, split_kwargs
 from .layout import IdLayout, as_id_tensor
 
 __all__ = [
@@ -255,8 +255,8 @@ class BackfillRepresentation(Representation):
 
     def _checked(self, indices: torch.Tensor) -> torch.Tensor:
         """Refuse indices that are not integers or not in ``[0, max_id)``; a negative id would silently wrap."""
-        if indices.dtype in (torch.bool, torch.uint8) or indices.is_floating_point() or indices.is_complex():
-            raise IdTypeError(f"indices must be an integer tensor, but got dtype {indices.dtype}")
+        if not isinstance(indices, torch.Tensor) or indices.dtype not in _INDEX_DTYPES:
+            indices = _as_index_tensor(indices)
         indices = indices.to(self.position.device)
         if indices.numel() == 0:
             return indices
@@ -270,7 +270,10 @@ class BackfillRepresentation(Representation):
         low, high = torch.aminmax(indices)
         if low < 0 or high >= self.max_id:
             bad = indices[(indices < 0) | (indices >= self.max_id)].unique()
-            raise IdOutOfRangeError(f"indices must lie in [0, max_id={self.max_id}), but got {bad[:5].tolist()}")
+            raise IdOutOfRangeError(
+                f"indices must lie in [0, max_id={self.max_id}), but got {bad[:5].tolist()}"
+                + (f" ... ({bad.numel():,} distinct)" if bad.numel() > 5 else ""),
+            )
         return indices
 
     def _parts_are_pure_lookups(self) -> bool:
@@ -301,6 +304,21 @@ class BackfillRepresentation(Representation):
     def _all_rows(self) -> torch.Tensor:
         pieces = [(self.order[start:stop].long(), part(indices=None)) for part, start, stop in self._spans()]
         return _scatter(pieces, num_rows=self.max_id, device=self.order.device)
+
+
+#: index dtypes that ``forward`` looks up as they are
+_INDEX_DTYPES = frozenset({torch.long, torch.int32})
+
+
+def _as_index_tensor(indices: Any) -> torch.Tensor:
+    """Convert indices of another integer dtype to ``torch.long``; refuse anything else."""
+    if not isinstance(indices, torch.Tensor):
+        raise IdTypeError(f"indices must be a tensor of integer ids or None, but got {type(indices).__name__}")
+    if indices.dtype == torch.bool or indices.is_floating_point() or indices.is_complex():
+        # a float index would be truncated, a bool one read as a mask
+        raise IdTypeError(f"indices must be an integer tensor, but got dtype {indices.dtype}")
+    # torch would read a uint8 tensor as a mask, and refuses int8 and int16 as indices
+    return indices.long()
 
 
 def _between(rows: torch.Tensor, start: int, stop: int, *, last: bool) -> torch.Tensor:
@@ -341,14 +359,15 @@ def _collect_sources(
 
 
 def _make_base(spec: BaseSource, num_ids: int, defaults: Mapping[str, Any], *, name: str) -> Representation:
-    from pykeen.nn import representation_resolver
-
     if num_ids == 0:
         raise InvalidIdsError(f"{name} is empty: a base must serve at least one id")
+    # "base_ids" -> "base", "sources[1].ids" -> "sources[1].base"
+    part_name = "base" if name == "base_ids" else name.removesuffix("ids") + "base"
+    own = as_kwargs(spec.base_kwargs, name=f"{part_name}_kwargs")
     if isinstance(spec.base, Representation):
+        _refuse_kwargs_for_instance(own, name=part_name)
         base = spec.base
     else:
-        own = dict(spec.base_kwargs or {})
         if "embedding_dim" in own:
             # the model's shape must not collide with the user's spelling of the same thing
             defaults = {key: value for key, value in defaults.items() if key != "shape"}
@@ -357,10 +376,19 @@ def _make_base(spec: BaseSource, num_ids: int, defaults: Mapping[str, Any], *, n
             raise ShapeMismatchError(
                 f"the base built from {spec.base!r} needs a shape: pass shape=... or base_kwargs={{'shape': ...}}",
             )
-        base = representation_resolver.make(spec.base, kwargs, max_id=num_ids)
+        base = build_part(spec.base, kwargs, name=part_name, max_id=num_ids)
     if base.max_id != num_ids:
         raise ShapeMismatchError(f"the base has max_id={base.max_id}, but {name} lists {num_ids} ids")
     return base
+
+
+def _refuse_kwargs_for_instance(kwargs: Mapping[str, Any], *, name: str) -> None:
+    # a given instance is used as it is, so its keyword arguments would be silently ignored
+    if kwargs:
+        raise InvalidPartError(
+            f"{name}_kwargs={kwargs!r} cannot apply to the given {name} instance; configure the instance itself, "
+            f"or pass a hint such as {name}='embedding' to build it from {name}_kwargs",
+        )
 
 
 def _common_shape(bases: Sequence[Representation], *, requested: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -380,22 +408,21 @@ def _make_backfill(
     shape: tuple[int, ...],
     defaults: Mapping[str, Any],
 ) -> Representation | None:
-    from pykeen.nn import representation_resolver
-
+    own = as_kwargs(backfill_kwargs, name="backfill_kwargs")
     if num_ids == 0:
-        if backfill is not None or backfill_kwargs:
+        if backfill is not None or own:
             raise ShapeMismatchError("the bases serve every id, so there is nothing for the given backfill to serve")
         logger.info("the bases serve every id; no backfill is created")
         return None
     if isinstance(backfill, Representation):
+        _refuse_kwargs_for_instance(own, name="backfill")
         module = backfill
     else:
-        own = dict(backfill_kwargs or {})
         given = [own.pop(key) for key in ("shape", "embedding_dim") if key in own]
         if given and tuple(numpy.atleast_1d(given[0]).tolist()) != shape:
             raise ShapeMismatchError(f"backfill_kwargs asks for shape {given[0]!r}, but the base has shape {shape}")
         kwargs = kwargs_for_part(backfill, own, defaults)
-        module = representation_resolver.make(backfill, kwargs, max_id=num_ids, shape=shape)
+        module = build_part(backfill, kwargs, name="backfill", max_id=num_ids, shape=shape)
     if module.max_id != num_ids:
         raise ShapeMismatchError(f"the backfill has max_id={module.max_id}, but {num_ids} ids are left to backfill")
     if tuple(module.shape) != shape:

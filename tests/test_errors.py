@@ -1,0 +1,217 @@
+"""Bad input gets an error of the expected type whose message names the parameter and the offending value."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy
+import pytest
+import torch
+from pykeen.nn import Embedding, representation_resolver
+from pykeen.pipeline import pipeline
+
+from pykeen_backfill import BackfillRepresentation
+from pykeen_backfill.errors import (
+    BackfillError,
+    IdOutOfRangeError,
+    IdTypeError,
+    InvalidIdsError,
+    InvalidPartError,
+    InvalidShapeError,
+    ShapeMismatchError,
+    UnknownKeywordError,
+    UnknownRepresentationError,
+)
+
+# (keyword arguments, expected error, pattern the message must match)
+CONSTRUCTOR_CASES: list[tuple[str, dict[str, Any], type[Exception], str]] = [
+    ("duplicate", dict(base_ids=[1, 4, 1]), InvalidIdsError, r"base_ids must not repeat ids, but repeats \[1\]"),
+    ("negative", dict(base_ids=[2, -1]), InvalidIdsError, r"base_ids must lie in \[0, max_id=10\), but got \[-1\]"),
+    ("too large", dict(base_ids=[10, 3]), InvalidIdsError, r"base_ids must lie in .*got \[10\]"),
+    ("float", dict(base_ids=[1.5, 2.0]), IdTypeError, r"base_ids must contain only integers, but got \[1\.5, 2\.0\]"),
+    ("integral float", dict(base_ids=[1, 2.0]), IdTypeError, r"base_ids .* integers, but got \[2\.0\]"),
+    ("float array", dict(base_ids=numpy.array([1.0, 2.0])), IdTypeError, r"base_ids .*dtype float64"),
+    ("float tensor", dict(base_ids=torch.tensor([1.0, 2.0])), IdTypeError, r"base_ids .*torch\.float32"),
+    ("bools", dict(base_ids=[True, False]), IdTypeError, r"base_ids .*\[True, False\]"),
+    ("string", dict(base_ids="12"), IdTypeError, r"base_ids .*the string '12'"),
+    ("digit strings", dict(base_ids=["1", "2"]), IdTypeError, r"base_ids .*\['1', '2'\]"),
+    ("None inside", dict(base_ids=[1, None]), IdTypeError, r"base_ids .*\[None\]"),
+    ("an int", dict(base_ids=3), IdTypeError, r"base_ids must be an iterable of integer ids, but got int"),
+    ("nested", dict(base_ids=torch.tensor([[1, 2]])), InvalidIdsError, r"base_ids must be one-dimensional.*\(1, 2\)"),
+    ("empty", dict(base_ids=[]), InvalidIdsError, r"base_ids is empty"),
+    ("max_id zero", dict(max_id=0), InvalidIdsError, r"max_id must be positive, but got max_id=0"),
+    ("max_id negative", dict(max_id=-3), InvalidIdsError, r"max_id=-3"),
+    ("max_id float", dict(max_id=10.0), IdTypeError, r"max_id must be an integer, but got 10\.0"),
+    ("max_id string", dict(max_id="10"), IdTypeError, r"max_id must be an integer, but got '10'"),
+    ("unknown keywords", dict(colour=1, size=2), UnknownKeywordError, r"\['colour', 'size'\]"),
+    ("shape zero", dict(shape=0), InvalidShapeError, r"shape must be a positive integer .* but got 0"),
+    ("shape negative", dict(shape=(4, -1)), InvalidShapeError, r"shape .* but got \(4, -1\)"),
+    ("shape float", dict(shape=4.0), InvalidShapeError, r"shape .* but got 4\.0"),
+    ("shape string", dict(shape="4"), InvalidShapeError, r"shape .* but got '4'"),
+    ("dims disagree", dict(shape=4, embedding_dim=5), ShapeMismatchError, r"shape=4 and embedding_dim=5 disagree"),
+    ("no shape", dict(shape=None), ShapeMismatchError, r"needs a shape"),
+    ("base shape", dict(base=Embedding(2, shape=3)), ShapeMismatchError, r"shape=\(4,\) .* base has shape \(3,\)"),
+    ("base rows", dict(base=Embedding(3, shape=4)), ShapeMismatchError, r"base has max_id=3, but base_ids lists 2"),
+    (
+        "backfill rows",
+        dict(backfill=Embedding(7, shape=4)),
+        ShapeMismatchError,
+        r"backfill has max_id=7, but 8 ids are left",
+    ),
+    ("backfill shape", dict(backfill=Embedding(8, shape=3)), ShapeMismatchError, r"backfill has shape \(3,\)"),
+    ("backfill_kwargs shape", dict(backfill_kwargs=dict(shape=5)), ShapeMismatchError, r"backfill_kwargs .* 5"),
+    ("unknown base", dict(base="nope"), UnknownRepresentationError, r"base='nope' names no representation"),
+    ("unknown backfill", dict(backfill="nope"), UnknownRepresentationError, r"backfill='nope' names no"),
+    ("base not a representation", dict(base=torch.nn.Linear(2, 4)), InvalidPartError, r"base must be a Repr.*Linear"),
+    ("backfill an int", dict(backfill=3), InvalidPartError, r"backfill must be a Representation.*got 3"),
+    ("base_kwargs not a mapping", dict(base_kwargs=[1]), InvalidPartError, r"base_kwargs must be a mapping.*\[1\]"),
+    ("base_kwargs unknown key", dict(base_kwargs=dict(colour=1)), UnknownKeywordError, r"base_kwargs=.*'colour'"),
+    ("backfill_kwargs unknown", dict(backfill_kwargs=dict(colour=1)), UnknownKeywordError, r"backfill_kwargs=.*colour"),
+    (
+        "kwargs for an instance",
+        dict(base=Embedding(2, shape=4), base_kwargs=dict(trainable=False)),
+        InvalidPartError,
+        r"base_kwargs=\{'trainable': False\} cannot apply to the given base instance",
+    ),
+    (
+        "overlapping sources",
+        dict(base_ids=None, sources=[dict(ids=[1, 2]), dict(ids=[5, 2])]),
+        InvalidIdsError,
+        r"sources\[1\]\.ids and sources\[0\]\.ids both claim the ids \[2\]",
+    ),
+    (
+        "duplicate in a source",
+        dict(base_ids=None, sources=[dict(ids=[1, 2]), dict(ids=[5, 5])]),
+        InvalidIdsError,
+        r"sources\[1\]\.ids must not repeat ids, but repeats \[5\]",
+    ),
+    (
+        "unknown source key",
+        dict(base_ids=None, sources=[dict(ids=[1], colour=2)]),
+        TypeError,
+        r"\['colour'\]",
+    ),
+    ("sources and base_ids", dict(sources=[dict(ids=[1])]), TypeError, r"either sources, or base_ids"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [case[1:] for case in CONSTRUCTOR_CASES],
+    ids=[case[0] for case in CONSTRUCTOR_CASES],
+)
+def test_constructor_refuses(kwargs: dict[str, Any], error: type[Exception], pattern: str) -> None:
+    kwargs = dict(dict(max_id=10, base_ids=[1, 4], shape=4), **kwargs)
+    with pytest.raises(error, match=pattern) as info:
+        BackfillRepresentation(**kwargs)
+    # every refusal of ours can be caught as one of the built-in exceptions the issue names
+    assert isinstance(info.value, (ValueError, TypeError, IndexError, KeyError))
+
+
+def test_our_errors_are_backfill_errors() -> None:
+    with pytest.raises(BackfillError):
+        BackfillRepresentation(max_id=10, base_ids=[1.5], shape=4)
+
+
+def test_unknown_representation_error_reads_as_plain_text() -> None:
+    with pytest.raises(KeyError) as info:
+        BackfillRepresentation(max_id=10, base_ids=[1], base="nope", shape=4)
+    # a plain KeyError would print its message as a quoted repr
+    assert str(info.value).startswith("base='nope'")
+
+
+def test_the_values_shown_are_capped() -> None:
+    with pytest.raises(InvalidIdsError, match=r"\[-1, -2, -3, -4, -5\] \.\.\. \(20 in total\)"):
+        BackfillRepresentation(max_id=10, base_ids=list(range(-1, -21, -1)), shape=4)
+
+
+@pytest.fixture(scope="module")
+def rep() -> BackfillRepresentation:
+    return BackfillRepresentation(max_id=10, base_ids=[3, 1, 7], shape=4)
+
+
+@pytest.mark.parametrize(
+    ("indices", "pattern"),
+    [
+        (torch.tensor([-1]), r"\[-1\]"),
+        (torch.tensor([0, 10]), r"\[10\]"),
+        (torch.tensor([[2, -10], [-1, 2]]), r"\[-10, -1\]"),
+        (torch.tensor([-1], dtype=torch.int32), r"\[-1\]"),
+    ],
+)
+def test_forward_refuses_out_of_range_ids(rep: BackfillRepresentation, indices: torch.Tensor, pattern: str) -> None:
+    # PyKEEN's built-in returns the last row for -1: a silent wrong answer
+    with pytest.raises(IdOutOfRangeError, match=r"indices must lie in \[0, max_id=10\), but got " + pattern):
+        rep(indices)
+
+
+def test_forward_names_how_many_ids_are_out_of_range(rep: BackfillRepresentation) -> None:
+    with pytest.raises(IndexError, match=re.escape("[10, 11, 12, 13, 14] ... (30 distinct)")):
+        rep(torch.arange(40))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bool, torch.complex64])
+def test_forward_refuses_non_integer_tensors(rep: BackfillRepresentation, dtype: torch.dtype) -> None:
+    with pytest.raises(IdTypeError, match=re.escape(f"indices must be an integer tensor, but got dtype {dtype}")):
+        rep(torch.tensor([1, 2]).to(dtype))
+
+
+@pytest.mark.parametrize("indices", [[1, 2], numpy.array([1, 2]), 3])
+def test_forward_refuses_non_tensors(rep: BackfillRepresentation, indices: Any) -> None:
+    with pytest.raises(IdTypeError, match=rf"indices must be a tensor .* got {type(indices).__name__}"):
+        rep(indices)
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.uint8, torch.int32])
+def test_forward_accepts_every_integer_dtype(rep: BackfillRepresentation, dtype: torch.dtype) -> None:
+    indices = torch.tensor([[7, 0], [1, 9]])
+    # uint8 in particular must be read as ids, not as a mask
+    assert torch.equal(rep(indices.to(dtype)), rep(indices))
+
+
+def test_forward_accepts_empty_and_scalar_indices(rep: BackfillRepresentation) -> None:
+    assert rep(torch.empty(0, 3, dtype=torch.long)).shape == (0, 3, 4)
+    assert torch.equal(rep(torch.tensor(7)), rep(torch.tensor([7]))[0])
+
+
+def test_forward_checks_also_with_unique(rep: BackfillRepresentation) -> None:
+    unique = BackfillRepresentation(max_id=10, base_ids=[3, 1, 7], shape=4, unique=True)
+    with pytest.raises(IdOutOfRangeError):
+        unique(torch.tensor([-1, -1]))
+    with pytest.raises(IdTypeError):
+        unique(torch.tensor([1.5]))
+
+
+# configuration: the same checks through PyKEEN's resolver and pipeline, where the kwargs come from a config
+
+
+def test_resolver_kwargs_are_checked() -> None:
+    with pytest.raises(IdTypeError, match=r"base_ids .*\[1\.5, 2\.0\]"):
+        representation_resolver.make("backfill", dict(max_id=10, base_ids=[1.5, 2.0], shape=4))
+    with pytest.raises(UnknownKeywordError, match=r"\['colour'\]"):
+        representation_resolver.make("backfill", dict(max_id=10, base_ids=[1], shape=4, colour="red"))
+
+
+@pytest.mark.parametrize(
+    ("entity_kwargs", "error", "pattern"),
+    [
+        (dict(base_ids=[0, 3, 3]), InvalidIdsError, r"base_ids must not repeat ids, but repeats \[3\]"),
+        (dict(base_ids=[0, 14]), InvalidIdsError, r"base_ids must lie in \[0, max_id=14\), but got \[14\]"),
+        (dict(base_ids=[0, 3.0]), IdTypeError, r"base_ids must contain only integers, but got \[3\.0\]"),
+        (dict(base_ids=[0], colour="red"), UnknownKeywordError, r"\['colour'\]"),
+        (dict(base_ids=[0], base_kwargs=dict(shape=5)), ShapeMismatchError, r"shape=\(4,\) .* base has shape \(5,\)"),
+    ],
+)
+def test_pipeline_config_is_checked(entity_kwargs: dict[str, Any], error: type[Exception], pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        pipeline(
+            dataset="nations",
+            model="DistMult",
+            model_kwargs=dict(
+                embedding_dim=4,
+                entity_representations="backfill",
+                entity_representations_kwargs=entity_kwargs,
+            ),
+            training_kwargs=dict(num_epochs=1),
+        )
