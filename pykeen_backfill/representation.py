@@ -131,6 +131,12 @@ class BackfillRepresentation(Representation):
         backfill_kwargs: OptionalKwargs = None,
         *,
         sources: Sequence[BaseSource | Mapping[str, Any]] | None = None,
+        pretrained: Any = None,
+        labels: Any = None,
+        target: str = "entity",
+        index: int = 0,
+        trainable: bool = False,
+        allow_pickle: bool = False,
         **kwargs: Any,
     ) -> None:
         """Initialize the representation.
@@ -156,6 +162,24 @@ class BackfillRepresentation(Representation):
         :param sources:
             Instead of ``base_ids``, ``base`` and ``base_kwargs``: several bases, each a :class:`BaseSource` or a
             mapping with the keys ``ids``, ``base`` and ``base_kwargs``. The ids of different sources must not overlap.
+        :param pretrained:
+            Instead of ids: vectors learned earlier, matched to the new ids by label (a warm start, see
+            :mod:`pykeen_backfill.warm_start`). A run directory, an export directory, a tensor file with its labels,
+            a :class:`~pykeen.pipeline.PipelineResult`, or a list of such sources (the first that has a label serves
+            it), each also as a :class:`~pykeen_backfill.pretrained.PretrainedSource` or a mapping of its fields.
+        :param labels:
+            With ``pretrained``: the new id space, i.e. a dataset name such as ``"nations"``, the path of a saved
+            triples factory or training triples file, a triples factory, or a mapping from label to id.
+        :param target:
+            With ``pretrained``: ``"entity"`` or ``"relation"``.
+        :param index:
+            With ``pretrained``: which of several representations per entity (or relation) of the earlier model to
+            reuse, e.g. ``0`` for TransD's entity vectors and ``1`` for its entity projections.
+        :param trainable:
+            With ``pretrained``: whether the reused rows are fine-tuned; by default they are frozen.
+        :param allow_pickle:
+            With ``pretrained``: whether a run's ``trained_model.pkl`` may be unpickled, which can run arbitrary code.
+            Only pass ``True`` for runs you trust; ``pykeen-backfill export`` converts a run into a safe format.
         :param kwargs:
             Additional keyword-based parameters. ``normalizer``, ``regularizer``, ``dropout`` and ``unique`` (and
             their ``*_kwargs``) are passed to :class:`~pykeen.nn.representation.Representation` and apply to the
@@ -172,6 +196,15 @@ class BackfillRepresentation(Representation):
         :raises UnknownKeywordError:
             If a keyword argument has no destination.
         """
+        if pretrained is not None:
+            sources = _warm_start_sources(
+                pretrained,
+                labels,
+                max_id=max_id,
+                options=dict(target=target, index=index, trainable=trainable, allow_pickle=allow_pickle),
+                model_kwargs=kwargs,
+                others=dict(base_ids=base_ids, base=base, base_kwargs=base_kwargs, sources=sources),
+            )
         injected = split_kwargs(kwargs)
         specs = _collect_sources(base_ids, base, base_kwargs, sources)
         groups = [as_id_tensor(spec.ids, name=name) for spec, name in specs]
@@ -200,6 +233,60 @@ class BackfillRepresentation(Representation):
         for part, hint in zip(self._parts(), hints, strict=False):
             if isinstance(hint, Representation):
                 _keep_parameters(part)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained: Any,
+        triples_factory: Any,
+        *,
+        target: str = "entity",
+        trainable: bool = False,
+        allow_pickle: bool = False,
+        backfill: HintOrType[Representation] = None,
+        backfill_kwargs: OptionalKwargs = None,
+        **kwargs: Any,
+    ) -> BackfillRepresentation:
+        """Reuse vectors learned earlier for the labels the new graph still has, and backfill the others.
+
+        Rows are matched by label, whatever the order of the ids on either side; labels only the earlier run has
+        are dropped. See :mod:`pykeen_backfill.warm_start`.
+
+        :param pretrained:
+            A run directory, an export directory, a tensor file with its labels, a
+            :class:`~pykeen.pipeline.PipelineResult`, or a list of such sources, see the parameter of the same name
+            of :meth:`__init__`.
+        :param triples_factory:
+            The triples factory of the new graph; it gives the new ids and ``max_id``.
+        :param target:
+            ``"entity"`` or ``"relation"``.
+        :param trainable:
+            Whether the reused rows are fine-tuned; by default they are frozen.
+        :param allow_pickle:
+            Whether a run's ``trained_model.pkl`` may be unpickled. Only pass ``True`` for runs you trust.
+        :param backfill:
+            The backfill representation, or a hint thereof.
+        :param backfill_kwargs:
+            Keyword-based parameters to instantiate the backfill representation.
+        :param kwargs:
+            Further keyword-based parameters of :meth:`__init__`, e.g. ``index`` or ``shape``.
+
+        :return:
+            The representation, with one base per source that serves at least one id.
+        """
+        from .warm_start import max_id_for
+
+        return cls(
+            max_id=max_id_for(triples_factory, target),
+            backfill=backfill,
+            backfill_kwargs=backfill_kwargs,
+            pretrained=pretrained,
+            labels=triples_factory,
+            target=target,
+            trainable=trainable,
+            allow_pickle=allow_pickle,
+            **kwargs,
+        )
 
     @property
     def base(self) -> Representation:
@@ -338,6 +425,13 @@ def _scatter(
     for target, x in pieces:
         out.index_copy_(0, target, x.to(dtype))
     return out
+
+
+def _warm_start_sources(pretrained: Any, labels: Any, *, options: Mapping[str, Any], **kwargs: Any) -> list[BaseSource]:
+    """Build the bases of a warm start; the module is imported only when one is asked for."""
+    from .warm_start import pretrained_sources
+
+    return pretrained_sources(pretrained, labels, **options, **kwargs)
 
 
 def _collect_sources(
