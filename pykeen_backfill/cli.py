@@ -83,5 +83,68 @@ def demo(epochs: int, dim: int, seed: int) -> None:
         raise click.ClickException("the frozen base rows changed during training")
 
 
+@main.command()
+@click.option(
+    "--pretrained",
+    multiple=True,
+    required=True,
+    help="A run directory (save_to_directory) or an export directory; repeat for several sources, the first wins.",
+)
+@click.option("--dataset", help="The new graph: a dataset known to PyKEEN, e.g. nations.")
+@click.option(
+    "--training",
+    type=click.Path(path_type=pathlib.Path),
+    help="The new graph: a training triples file, or a directory written by TriplesFactory.to_path_binary.",
+)
+@click.option(
+    "--index", type=click.IntRange(min=0), default=0, show_default=True, help="Which representation per entity."
+)
+@click.option("--embedding-dim", type=click.IntRange(min=1), help="The new model's dimension, to check against.")
+@click.option("--allow-pickle", is_flag=True, help="Unpickle trained_model.pkl to read shapes; only for trusted runs.")
+def plan(
+    pretrained: tuple[str, ...],
+    dataset: str | None,
+    training: pathlib.Path | None,
+    index: int,
+    embedding_dim: int | None,
+    allow_pickle: bool,
+) -> None:
+    """Show which entities and relations a warm start reuses, backfills and drops, before any training.
+
+    Exits with status 1 if the dimensions do not fit, and 2 on errors.
+    """
+    from .warm_start import plan_warm_start
+
+    if (dataset is None) == (training is None):
+        raise UserError("plan needs exactly one of --dataset NAME and --training PATH")
+    with user_errors():
+        result = plan_warm_start(
+            list(pretrained), dataset if training is None else training, index=index, allow_pickle=allow_pickle
+        )
+    expected = None if embedding_dim is None else (embedding_dim,)
+    click.echo(result.format(expected))
+    if result.shape_problems(expected):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=pathlib.Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=pathlib.Path))
+@click.option("--format", "tensor_format", type=click.Choice(["pt", "npy"]), default="pt", show_default=True)
+def export(run_dir: pathlib.Path, out: pathlib.Path, tensor_format: str) -> None:
+    """Write the vectors and labels of a trusted run to OUT, in files that load without pickle.
+
+    RUN_DIR's trained_model.pkl is unpickled, which can run arbitrary code: only export runs you trust. OUT can then
+    be used as `pretrained` without allow_pickle.
+    """
+    from .pretrained import export_vectors, open_pretrained
+
+    with user_errors():
+        manifest = export_vectors(run_dir, out, allow_pickle=True, tensor_format=tensor_format)
+        reader = open_pretrained(out)
+        sizes = {target: len(reader.labels(target)) for target in ("entity", "relation")}
+    click.echo(f"wrote {manifest}: {sizes['entity']} entity and {sizes['relation']} relation labels")
+
+
 if __name__ == "__main__":
     main()
