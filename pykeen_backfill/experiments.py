@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import inspect
 import json
 import pathlib
@@ -280,11 +281,15 @@ def prepare_representation_kwargs(
     :raises ConfigError:
         If the value is neither a mapping nor a list of mappings.
     """
+    from .warm_start import fill_labels
+
     key = f"pipeline.model_kwargs.{REPRESENTATION_KWARGS[target]}"
+    # a warm start's new id space is the configuration's own dataset, unless it names one
+    labels = functools.partial(config_dataset, pipeline_kwargs)
     if isinstance(kwargs, Mapping):
-        return dict(kwargs)
+        return fill_labels(kwargs, labels)
     if isinstance(kwargs, Sequence) and not isinstance(kwargs, str) and all(isinstance(k, Mapping) for k in kwargs):
-        return [dict(k) for k in kwargs]
+        return [fill_labels(k, labels) for k in kwargs]
     raise ConfigError(f"{key} must be a mapping or a list of mappings, but is {kwargs!r}")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -48,6 +48,7 @@ __all__ = [
     "TargetPlan",
     "WarmStartPlan",
     "align",
+    "fill_labels",
     "max_id_for",
     "new_labels",
     "plan_warm_start",
@@ -297,6 +298,23 @@ def _triples_file(path: pathlib.Path) -> Any:
         return TriplesFactory.from_path(path)
     except (ValueError, OSError) as error:
         raise PretrainedFormatError(f"{path} is not a file of tab-separated labelled triples: {error}") from None
+
+
+def fill_labels(kwargs: Mapping[str, Any], labels: Callable[[], LabelsHint]) -> dict[str, Any]:
+    """Give a warm start without ``labels`` the new id space of the run it is part of.
+
+    :param kwargs:
+        The keyword arguments of one representation, as a configuration gives them.
+    :param labels:
+        Returns the new id space, e.g. the configuration's dataset; called only if it is needed.
+
+    :return:
+        A copy of the keyword arguments, with ``labels`` filled in where ``pretrained`` is given without it.
+    """
+    kwargs = dict(kwargs)
+    if kwargs.get("pretrained") is not None and kwargs.get("labels") is None:
+        kwargs["labels"] = labels()
+    return kwargs
 
 
 def _dataset(name: str) -> Any:

@@ -300,3 +300,34 @@ def test_a_json_config_through_pykeen_experiments_run(old_run, tmp_path) -> None
         for label in set(old) & set(new_ids):
             assert torch.equal(vectors[new_ids[label]], old[label]), (target, label)
     assert model.entity_representations[0].backfill.max_id == 4
+
+
+def test_pykeen_backfill_run_fills_labels_from_the_configs_dataset(old_run, tmp_path) -> None:
+    """TransE refuses representation kwargs in PyKEEN itself; `pykeen-backfill run` passes them, and the labels."""
+    result, _ = old_run
+    export_vectors(result, tmp_path / "export")
+    config = {
+        "pipeline": {
+            "dataset": "nations",
+            "model": "TransE",
+            "model_kwargs": {
+                "embedding_dim": 8,
+                "entity_representations": "backfill",
+                "entity_representations_kwargs": {"pretrained": str(tmp_path / "export")},
+            },
+            "training_kwargs": {"num_epochs": 1, "batch_size": 256, "use_tqdm": False},
+            "evaluation_kwargs": {"batch_size": 256, "use_tqdm": False},
+            "random_seed": 0,
+        },
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    ran = CliRunner().invoke(main, ["run", str(tmp_path / "config.json"), "-d", str(tmp_path / "run")])
+    assert ran.exit_code == 0, ran.output
+
+    model = torch.load(tmp_path / "run" / "trained_model.pkl", weights_only=False)
+    vectors = model.entity_representations[0](indices=None).detach()
+    old = _old_vectors(result, "entity")
+    new_ids = get_dataset(dataset="nations").training.entity_to_id
+    assert set(old) & set(new_ids)
+    for label in set(old) & set(new_ids):
+        assert torch.equal(vectors[new_ids[label]], old[label]), label
