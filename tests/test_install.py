@@ -1,0 +1,135 @@
+"""Install the built wheel into a fresh virtual environment and check that "backfill" is ours without an import.
+
+The fresh environment reuses the installed torch and PyKEEN through a ``.pth`` line naming this environment's
+site-packages (so the test needs no network and stays fast); such a line only extends ``sys.path``, so the ``.pth``
+files of this environment (among them the editable install of pykeen-backfill) do not run there. Every subprocess
+runs outside the source tree, so that ``import pykeen_backfill`` can only find the wheel's copy.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import site
+import statistics
+import subprocess
+import sys
+import sysconfig
+import time
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+LOOKUP = (
+    "import sys; from pykeen.nn import representation_resolver as r; cls = r.lookup('backfill'); print(cls); "
+    "print(sys.modules[cls.__module__].__file__); print('pykeen_backfill' in sys.modules)"
+)
+
+
+class FreshVenv:
+    """A virtual environment with the wheel installed, and this environment's packages visible behind it."""
+
+    def __init__(self, root: pathlib.Path) -> None:
+        self.root = root
+        self.python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        self.purelib = pathlib.Path(
+            sysconfig.get_path("purelib", vars={"base": str(root), "platbase": str(root)}),
+        )
+
+    def run(self, *args: str, cwd: pathlib.Path, autoload: bool = True, timeout: int = 300):
+        env = {key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "PYTHONHOME"}}
+        env.pop("PYKEEN_BACKFILL_AUTOLOAD", None)
+        if not autoload:
+            env["PYKEEN_BACKFILL_AUTOLOAD"] = "0"
+        return subprocess.run(
+            [str(self.python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        )
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> FreshVenv:
+    wheels = tmp_path_factory.mktemp("wheels")
+    # no build isolation: hatchling comes from this environment, nothing is downloaded
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = wheels.glob("pykeen_backfill-*.whl")
+    fresh = FreshVenv(tmp_path_factory.mktemp("venv"))
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh.root)], check=True, timeout=300)
+    outer = [path for path in site.getsitepackages() if pathlib.Path(path, "torch").is_dir()]
+    assert outer, "torch is not installed in a site-packages directory of this environment"
+    # the name sorts before the wheel's pykeen_backfill.pth, so torch and PyKEEN are importable when it runs
+    (fresh.purelib / "00_reuse_outer_site_packages.pth").write_text("\n".join(outer) + "\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(fresh.python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return fresh
+
+
+def test_wheel_installs_the_startup_hook(venv: FreshVenv) -> None:
+    assert (venv.purelib / "pykeen_backfill.pth").is_file()
+    assert (venv.purelib / "pykeen_backfill" / "__init__.py").is_file()
+
+
+def test_backfill_resolves_to_ours_without_an_import(venv: FreshVenv, tmp_path: pathlib.Path) -> None:
+    completed = venv.run("-c", LOOKUP, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    cls, module_file, imported = completed.stdout.split("\n")[:3]
+    assert cls == "<class 'pykeen_backfill.representation.BackfillRepresentation'>"
+    # the wheel's copy, not the source tree behind the editable install of this environment
+    assert pathlib.Path(module_file).resolve().is_relative_to(venv.purelib.resolve()), module_file
+    assert imported == "True"
+
+
+def test_switched_off_backfill_is_pykeens(venv: FreshVenv, tmp_path: pathlib.Path) -> None:
+    completed = venv.run("-c", LOOKUP, cwd=tmp_path, autoload=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    cls, _, imported = completed.stdout.split("\n")[:3]
+    assert cls == "<class 'pykeen.nn.representation.BackfillRepresentation'>"
+    assert imported == "False"
+
+
+def test_pykeen_experiments_run_uses_ours(venv: FreshVenv, tmp_path: pathlib.Path) -> None:
+    config = ROOT / "tests" / "configs" / "distmult_backfill.json"
+    completed = venv.run("-m", "pykeen", "experiments", "run", str(config), "-d", "out", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    (model_path,) = tmp_path.glob("out/*/replicates/replicate-*/trained_model.pkl")
+    model = torch.load(model_path, weights_only=False)
+    for representation in (model.entity_representations[0], model.relation_representations[0]):
+        assert type(representation).__module__ == "pykeen_backfill.representation"
+
+
+def test_startup_cost_is_measured(venv: FreshVenv, tmp_path: pathlib.Path, record_property) -> None:
+    """Report (not assert) what the start-up hook costs an interpreter that never imports PyKEEN."""
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(25):
+        for autoload in (True, False):
+            start = time.perf_counter()
+            completed = venv.run("-c", "pass", cwd=tmp_path, autoload=autoload)
+            timings[autoload].append(time.perf_counter() - start)
+            assert completed.returncode == 0 and completed.stderr == ""
+    with_hook, without = (statistics.median(timings[flag]) * 1000 for flag in (True, False))
+    record_property("startup_ms_with_hook", with_hook)
+    record_property("startup_ms_without_hook", without)
+    print(f"python -c pass: {with_hook:.1f} ms with the hook, {without:.1f} ms without (median of 25)")
