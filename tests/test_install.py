@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import site
 import statistics
 import subprocess
@@ -19,8 +20,6 @@ import time
 
 import pytest
 import torch
-
-pytestmark = pytest.mark.slow
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -87,11 +86,13 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> FreshVenv:
     return fresh
 
 
+@pytest.mark.slow
 def test_wheel_installs_the_startup_hook(venv: FreshVenv) -> None:
     assert (venv.purelib / "pykeen_backfill.pth").is_file()
     assert (venv.purelib / "pykeen_backfill" / "__init__.py").is_file()
 
 
+@pytest.mark.slow
 def test_backfill_resolves_to_ours_without_an_import(venv: FreshVenv, tmp_path: pathlib.Path) -> None:
     completed = venv.run("-c", LOOKUP, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -102,6 +103,7 @@ def test_backfill_resolves_to_ours_without_an_import(venv: FreshVenv, tmp_path: 
     assert imported == "True"
 
 
+@pytest.mark.slow
 def test_switched_off_backfill_is_pykeens(venv: FreshVenv, tmp_path: pathlib.Path) -> None:
     completed = venv.run("-c", LOOKUP, cwd=tmp_path, autoload=False)
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -110,6 +112,7 @@ def test_switched_off_backfill_is_pykeens(venv: FreshVenv, tmp_path: pathlib.Pat
     assert imported == "False"
 
 
+@pytest.mark.slow
 def test_pykeen_experiments_run_uses_ours(venv: FreshVenv, tmp_path: pathlib.Path) -> None:
     config = ROOT / "tests" / "configs" / "distmult_backfill.json"
     completed = venv.run("-m", "pykeen", "experiments", "run", str(config), "-d", "out", cwd=tmp_path)
@@ -120,6 +123,7 @@ def test_pykeen_experiments_run_uses_ours(venv: FreshVenv, tmp_path: pathlib.Pat
         assert type(representation).__module__ == "pykeen_backfill.representation"
 
 
+@pytest.mark.slow
 def test_startup_cost_is_measured(venv: FreshVenv, tmp_path: pathlib.Path, record_property) -> None:
     """Report (not assert) what the start-up hook costs an interpreter that never imports PyKEEN."""
     timings: dict[bool, list[float]] = {True: [], False: []}
@@ -133,3 +137,22 @@ def test_startup_cost_is_measured(venv: FreshVenv, tmp_path: pathlib.Path, recor
     record_property("startup_ms_with_hook", with_hook)
     record_property("startup_ms_without_hook", without)
     print(f"python -c pass: {with_hook:.1f} ms with the hook, {without:.1f} ms without (median of 25)")
+
+
+def _quickstart() -> list[str]:
+    """Return the code blocks of the README's Quickstart section."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)]
+
+
+def test_readme_quickstart_is_two_commands_and_ci_runs_the_second() -> None:
+    install_and_demo, install_and_test = _quickstart()
+    for command in (install_and_demo, install_and_test):
+        assert "\n" not in command
+        # torch first, in a call of its own, so that no dependency pulls in another torch
+        assert command.startswith("pip install torch==2.13.0 && pip install ")
+    assert install_and_demo.endswith("pykeen-backfill demo")
+    assert install_and_test.endswith("pytest")
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert any(line == install_and_test or line.startswith(install_and_test + " ||") for line in ci)
