@@ -471,9 +471,24 @@ def _make_base(spec: BaseSource, num_ids: int, defaults: Mapping[str, Any], *, n
                 f"the base built from {spec.base!r} needs a shape: pass shape=... or base_kwargs={{'shape': ...}}",
             )
         base = build_part(spec.base, kwargs, name=part_name, max_id=num_ids)
+        if chooses_values(own):
+            _settle(base)
     if base.max_id != num_ids:
         raise ShapeMismatchError(f"the base has max_id={base.max_id}, but {name} lists {num_ids} ids")
     return base
+
+
+def _settle(part: Representation) -> None:
+    """Initialise a part whose values the user chose, once, and keep them through a model's later resets.
+
+    A model resets every sub-module, including the :class:`torch.nn.Embedding` inside a PyKEEN embedding, whose own
+    reset overwrites its weight in place with random values. After a first initialisation from a
+    :class:`~pykeen.nn.init.PretrainedInitializer` that weight *is* the pre-trained tensor, so the second reset (a
+    training loop resets the model before it starts) would silently replace the pre-trained vectors, and the caller's
+    tensor, by noise.
+    """
+    part.reset_parameters()
+    _keep_parameters(part)
 
 
 def _refuse_kwargs_for_instance(kwargs: Mapping[str, Any], *, name: str) -> None:
@@ -517,6 +532,8 @@ def _make_backfill(
             raise ShapeMismatchError(f"backfill_kwargs asks for shape {given[0]!r}, but the base has shape {shape}")
         kwargs = kwargs_for_part(backfill, own, defaults)
         module = build_part(backfill, kwargs, name="backfill", max_id=num_ids, shape=shape)
+        if chooses_values(own):
+            _settle(module)
     if module.max_id != num_ids:
         raise ShapeMismatchError(f"the backfill has max_id={module.max_id}, but {num_ids} ids are left to backfill")
     if tuple(module.shape) != shape:
