@@ -196,15 +196,14 @@ class BackfillRepresentation(Representation):
         :raises UnknownKeywordError:
             If a keyword argument has no destination.
         """
-        if pretrained is not None:
-            sources = _warm_start_sources(
-                pretrained,
-                labels,
-                max_id=max_id,
-                options=dict(target=target, index=index, trainable=trainable, allow_pickle=allow_pickle),
-                model_kwargs=kwargs,
-                others=dict(base_ids=base_ids, base=base, base_kwargs=base_kwargs, sources=sources),
-            )
+        sources = _warm_start_sources(
+            pretrained,
+            labels,
+            max_id=max_id,
+            options=dict(target=target, index=index, trainable=trainable, allow_pickle=allow_pickle),
+            model_kwargs=kwargs,
+            others=dict(base_ids=base_ids, base=base, base_kwargs=base_kwargs, sources=sources),
+        )
         injected = split_kwargs(kwargs)
         specs = _collect_sources(base_ids, base, base_kwargs, sources)
         groups = [as_id_tensor(spec.ids, name=name) for spec, name in specs]
@@ -427,11 +426,29 @@ def _scatter(
     return out
 
 
-def _warm_start_sources(pretrained: Any, labels: Any, *, options: Mapping[str, Any], **kwargs: Any) -> list[BaseSource]:
-    """Build the bases of a warm start; the module is imported only when one is asked for."""
+#: the options of a warm start when none is asked for
+_NO_WARM_START = dict(target="entity", index=0, trainable=False, allow_pickle=False)
+
+
+def _warm_start_sources(
+    pretrained: Any,
+    labels: Any,
+    *,
+    options: Mapping[str, Any],
+    others: Mapping[str, Any],
+    **kwargs: Any,
+) -> Sequence[BaseSource | Mapping[str, Any]] | None:
+    """Return the given ``sources``, or build the bases of a warm start (importing its module only then)."""
+    if pretrained is None:
+        # an option of a warm start without one would be silently ignored
+        given = sorted(key for key, value in options.items() if value != _NO_WARM_START[key])
+        given += ["labels"] if labels is not None else []
+        if given:
+            raise TypeError(f"{given} only apply to a warm start: pass pretrained=... too")
+        return others["sources"]
     from .warm_start import pretrained_sources
 
-    return pretrained_sources(pretrained, labels, **options, **kwargs)
+    return pretrained_sources(pretrained, labels, **options, others=others, **kwargs)
 
 
 def _collect_sources(

@@ -331,3 +331,15 @@ def test_pykeen_backfill_run_fills_labels_from_the_configs_dataset(old_run, tmp_
     assert set(old) & set(new_ids)
     for label in set(old) & set(new_ids):
         assert torch.equal(vectors[new_ids[label]], old[label]), label
+
+
+def test_warm_start_options_without_pretrained_are_refused(old_run, nations: TriplesFactory) -> None:
+    with pytest.raises(TypeError, match=r"\['trainable', 'labels'\] only apply to a warm start"):
+        BackfillRepresentation(max_id=3, base_ids=[0], base_kwargs=dict(shape=2), trainable=True, labels="nations")
+    result, _ = old_run
+    with pytest.raises(TypeError, match=r"pretrained replaces \['base_ids'\]"):
+        BackfillRepresentation(max_id=nations.num_entities, base_ids=[0], pretrained=result, labels=nations)
+    with pytest.raises(TypeError, match="pretrained needs labels"):
+        BackfillRepresentation(max_id=nations.num_entities, pretrained=result)
+    with pytest.raises(ShapeMismatchError, match="14 entity labels, but the representation has 15 rows"):
+        BackfillRepresentation(max_id=15, pretrained=result, labels="nations")
