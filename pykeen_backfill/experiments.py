@@ -158,6 +158,7 @@ def _check_pipeline_kwargs(kwargs: Mapping[str, Any], *, source: str) -> None:
         raise ConfigError(f"'pipeline' in {source} has keys that pykeen.pipeline.pipeline does not accept: {unknown}")
     if kwargs.get("dataset") is None and (kwargs.get("training") is None or kwargs.get("testing") is None):
         raise ConfigError(f"'pipeline' in {source} must name a 'dataset', or both 'training' and 'testing'")
+    _check_dataset(kwargs, source=source)
     model, interaction = kwargs.get("model"), kwargs.get("interaction")
     if (model is None) == (interaction is None):
         raise ConfigError(f"'pipeline' in {source} must name exactly one of 'model' and 'interaction'")
@@ -175,6 +176,29 @@ def _check_pipeline_kwargs(kwargs: Mapping[str, Any], *, source: str) -> None:
         )
     for target in REPRESENTATION_KWARGS:
         _check_representation_hints(model_kwargs.get(f"{target}_representations"), target=target, source=source)
+
+
+def _check_dataset(kwargs: Mapping[str, Any], *, source: str) -> None:
+    # relative paths are relative to the working directory, as for PyKEEN
+    dataset = kwargs.get("dataset")
+    if isinstance(dataset, str) and not _is_known_dataset(dataset) and not pathlib.Path(dataset).exists():
+        raise ConfigError(
+            f"pipeline.dataset={dataset!r} in {source} is neither a dataset known to PyKEEN nor an existing path"
+        )
+    for key in ("training", "testing", "validation"):
+        value = kwargs.get(key)
+        if isinstance(value, str) and not pathlib.Path(value).exists():
+            raise ConfigError(f"pipeline.{key}={value!r} in {source} does not exist")
+
+
+def _is_known_dataset(name: str) -> bool:
+    from pykeen.datasets import dataset_resolver
+
+    try:
+        dataset_resolver.lookup(name)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def _model_class(model: Any, interaction: Any, *, source: str) -> type:

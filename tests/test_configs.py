@@ -176,6 +176,11 @@ BAD_CONFIGS = [
     (dict(pipeline=dict(dataset="nations")), "exactly one of 'model' and 'interaction'"),
     (dict(pipeline=dict(dataset="nations", model="TransE", interaction="distmult")), "exactly one"),
     (dict(pipeline=dict(dataset="nations", interaction="distmult")), "gives no 'dimensions'"),
+    (dict(pipeline=dict(dataset="nationz", model="TransE")), "pipeline.dataset='nationz' in the config is neither"),
+    (
+        dict(pipeline=dict(training="nowhere/train.tsv", testing="nowhere/test.tsv", model="TransE")),
+        "pipeline.training='nowhere/train.tsv' in the config does not exist",
+    ),
     (dict(pipeline=dict(dataset="nations", model="TransX")), "pipeline.model='TransX' in the config is not one of"),
     (dict(pipeline=dict(dataset="nations", interaction="nope", dimensions=2)), "pipeline.interaction='nope'"),
     (
