@@ -159,6 +159,10 @@ def _check_pipeline_kwargs(kwargs: Mapping[str, Any], *, source: str) -> None:
     if kwargs.get("dataset") is None and (kwargs.get("training") is None or kwargs.get("testing") is None):
         raise ConfigError(f"'pipeline' in {source} must name a 'dataset', or both 'training' and 'testing'")
     _check_dataset(kwargs, source=source)
+    _check_model(kwargs, source=source)
+
+
+def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
     model, interaction = kwargs.get("model"), kwargs.get("interaction")
     if (model is None) == (interaction is None):
         raise ConfigError(f"'pipeline' in {source} must name exactly one of 'model' and 'interaction'")
@@ -231,7 +235,8 @@ def _check_representation_hints(hints: Any, *, target: Target, source: str) -> N
 
     if hints is None:
         return
-    for hint in [hints] if isinstance(hints, str) else hints if isinstance(hints, list) else [hints]:
+    # one hint, or a list of them, one per representation
+    for hint in hints if isinstance(hints, list) else [hints]:
         _lookup(representation_resolver, hint, key=f"pipeline.model_kwargs.{target}_representations", source=source)
 
 
@@ -243,7 +248,7 @@ def _accepted_keywords(cls: type) -> frozenset[str] | None:
     for klass in cls.__mro__:
         if klass is torch.nn.Module:
             # Module's own **kwargs accept nothing a model's constructor would forward
-            return frozenset(names)
+            return frozenset(names - {"self"})
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
