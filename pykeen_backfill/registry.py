@@ -53,7 +53,8 @@ class Contribution:
 
     def describe(self) -> str:
         """Name the class, the plugin and its distribution for messages."""
-        return f"{self.cls.__module__}.{self.cls.__qualname__} (plugin {self.plugin!r} of {self.distribution})"
+        where = f"plugin {self.plugin!r} of distribution {self.distribution!r}"
+        return f"{self.cls.__module__}.{self.cls.__qualname__} ({where})"
 
 
 #: the key each plugin-contributed class holds in a resolver, by resolver identity; lets a re-run stay idempotent and
@@ -103,8 +104,17 @@ def _problem(message: str, *, strict: bool, error: type[Exception] = RuntimeErro
 def _load_manager(*, group: str, strict: bool) -> pluggy.PluginManager:
     manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(RepresentationHookSpec)
+    # ours first and always, also from a source checkout on sys.path, which has no entry points
+    manager.register(own_plugin, name=OWN_PLUGIN_NAME)
     for entry_point in importlib.metadata.entry_points(group=group):
+        if entry_point.value == own_plugin.__name__:
+            continue
         if manager.has_plugin(entry_point.name):
+            _problem(
+                f"skipped representation plugin {entry_point.name!r} of {_distribution_name(entry_point)}: "
+                f"another plugin is registered under that name",
+                strict=strict,
+            )
             continue
         try:
             # one name at a time, so that one broken plugin cannot keep the others from loading
@@ -115,9 +125,6 @@ def _load_manager(*, group: str, strict: bool) -> pluggy.PluginManager:
                 f"could not load {entry_point.value!r}: {type(error).__name__}: {error}",
                 strict=strict,
             )
-    if not manager.is_registered(own_plugin):
-        # a source checkout on sys.path has no entry points; `import pykeen_backfill` must still register
-        manager.register(own_plugin, name=OWN_PLUGIN_NAME)
     return manager
 
 
@@ -134,7 +141,9 @@ def _distributions(manager: pluggy.PluginManager) -> dict[int, str]:
 
 def _collect_contributions(manager: pluggy.PluginManager, *, strict: bool) -> Iterable[Contribution]:
     distributions = _distributions(manager)
-    for impl in manager.hook.pykeen_representations.get_hookimpls():
+    # our own classes come first, so that a plugin claiming one of their keys clashes with them, not vice versa
+    impls = sorted(manager.hook.pykeen_representations.get_hookimpls(), key=lambda impl: impl.plugin is not own_plugin)
+    for impl in impls:
         distribution = distributions.get(id(impl.plugin), "an unknown distribution")
         where = f"representation plugin {impl.plugin_name!r} of distribution {distribution!r}"
         try:
