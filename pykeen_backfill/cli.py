@@ -80,7 +80,7 @@ def demo(epochs: int, dim: int, seed: int) -> None:
 
     result = run_demo(embedding_dim=dim, num_epochs=epochs, random_seed=seed, echo=click.echo)
     if not result.frozen_rows_unchanged:
-        raise click.ClickException("the frozen base rows changed during training")
+        raise click.ClickException("the known entities are no longer served their old vectors, bit for bit")
 
 
 @main.command()
