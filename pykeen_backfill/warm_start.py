@@ -20,6 +20,7 @@ import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy
 import torch
 
 from .errors import BackfillError, ShapeMismatchError
@@ -117,7 +118,7 @@ def align(old_labels: Sequence[str], new_row_labels: Sequence[str], claimed: tor
     new_ids, old_rows = rows[present], present.nonzero().squeeze(1)
     fresh = ~claimed[new_ids]
     claimed[new_ids[fresh]] = True
-    dropped = tuple(label for label, keep in zip(old_labels, present.tolist(), strict=True) if not keep)
+    dropped = tuple(numpy.asarray(old_labels, dtype=object)[~present.numpy()].tolist())
     return Alignment(
         source=source,
         new_ids=new_ids[fresh],
