@@ -83,7 +83,7 @@ def demo(epochs: int, dim: int, seed: int) -> None:
         raise click.ClickException("the known entities are no longer served their old vectors, bit for bit")
 
 
-@main.command()
+@main.command(short_help="Warm start: what is reused, new, dropped.")
 @click.option(
     "--pretrained",
     multiple=True,
@@ -127,7 +127,7 @@ def plan(
         raise SystemExit(1)
 
 
-@main.command()
+@main.command(short_help="A trusted run to files without pickle.")
 @click.argument("run_dir", type=click.Path(path_type=pathlib.Path))
 @click.argument("out", type=click.Path(file_okay=False, path_type=pathlib.Path))
 @click.option("--format", "tensor_format", type=click.Choice(["pt", "npy"]), default="pt", show_default=True)
