@@ -477,7 +477,8 @@ def pretrained_sources(
         alignment = align(table.labels, space, claimed, source=reader.description)
         _log(alignment, target=target, num_old=len(table.labels))
         if alignment.num_reused:
-            base = _base(table.vectors[alignment.old_rows], _option(source.trainable, trainable), model_kwargs)
+            vectors = _in_model_dtype(table.vectors[alignment.old_rows], model_kwargs, source=reader.description)
+            base = _base(vectors, _option(source.trainable, trainable), model_kwargs)
             bases.append(_base_source(alignment.new_ids, base))
         elif not alignment.shadowed:
             raise NoSharedLabelsError(
@@ -515,6 +516,20 @@ def _log(alignment: Alignment, *, target: str, num_old: int) -> None:
         len(alignment.dropped),
         alignment.shadowed,
     )
+
+
+def _in_model_dtype(vectors: torch.Tensor, model_kwargs: Mapping[str, Any], *, source: str) -> torch.Tensor:
+    """Cast real vectors to the model's dtype, e.g. the ``float64`` that :func:`numpy.save` often holds."""
+    dtype = model_kwargs.get("dtype")
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype, None)
+    if dtype is None:
+        dtype = vectors.dtype if vectors.is_complex() else torch.get_default_dtype()
+    if not isinstance(dtype, torch.dtype) or dtype.is_complex != vectors.is_complex():
+        raise ShapeMismatchError(
+            f"the vectors of {source} have dtype {vectors.dtype}, but the model asks for {model_kwargs.get('dtype')!r}",
+        )
+    return vectors.to(dtype)
 
 
 def _base(vectors: torch.Tensor, trainable: bool, model_kwargs: Mapping[str, Any]) -> Embedding:

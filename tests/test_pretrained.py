@@ -163,3 +163,20 @@ def test_complex_vectors_are_reused_exactly(factory: TriplesFactory, tmp_path: p
     for label, i in factory.entity_to_id.items():
         assert torch.equal(vectors[grown.entity_to_id[label]], old[i]), label
     assert representation.backfill_ids.tolist() == [grown.entity_to_id["d"]]
+
+
+def test_float64_features_take_the_models_dtype(factory: TriplesFactory, tmp_path: pathlib.Path) -> None:
+    """numpy.save often writes float64; the model computes in float32, so the reused rows are cast to it."""
+    features = numpy.random.default_rng(0).random((2, 4))
+    numpy.save(tmp_path / "features.npy", features)
+    (tmp_path / "features.txt").write_text("b\na\n")
+    source = {"source": str(tmp_path / "features.npy"), "labels_file": str(tmp_path / "features.txt")}
+
+    representation = BackfillRepresentation.from_pretrained(source, factory)
+
+    vectors = representation(indices=None).detach()
+    assert vectors.dtype == torch.float32
+    expected = torch.from_numpy(features).float()
+    assert torch.equal(vectors[[factory.entity_to_id["b"], factory.entity_to_id["a"]]], expected)
+    with pytest.raises(ShapeMismatchError, match="dtype"):
+        BackfillRepresentation.from_pretrained(source, factory, dtype=torch.cfloat)
