@@ -401,7 +401,7 @@ def plan_warm_start(
         plans.append(TargetPlan(target=target, labels=space, alignments=tuple(alignments), shapes=tuple(shapes)))
     return WarmStartPlan(
         sources=tuple(reader.description for reader in readers),
-        space=labels if isinstance(labels, (str, pathlib.Path)) else type(labels).__name__,
+        space=str(labels) if isinstance(labels, (str, pathlib.Path)) else type(labels).__name__,
         targets=tuple(plans),
     )
 
