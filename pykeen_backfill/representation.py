@@ -13,6 +13,7 @@ import torch
 from class_resolver import HintOrType, OptionalKwargs, ResolverKey, update_docstring_with_resolver_keys
 from docdata import parse_docdata
 from pykeen.nn import representation as pykeen_representation
+from pykeen.nn.init import PretrainedInitializer
 from pykeen.nn.representation import Representation
 from torch import nn
 
@@ -79,6 +80,10 @@ def _keep_parameters(module: nn.Module) -> None:
     for sub in module.modules():
         if hasattr(sub, "reset_parameters"):
             sub.reset_parameters = _KeepParameters()  # type: ignore[method-assign]
+
+
+def _initialised_from_pretrained(module: nn.Module) -> bool:
+    return any(isinstance(getattr(sub, "initializer", None), PretrainedInitializer) for sub in module.modules())
 
 
 @parse_docdata
@@ -231,6 +236,10 @@ class BackfillRepresentation(Representation):
         hints = [spec.base for spec, _ in specs] + [backfill]
         for part, hint in zip(self._parts(), hints, strict=False):
             if isinstance(hint, Representation):
+                if _initialised_from_pretrained(part):
+                    # PyKEEN embeddings are filled by the model's reset, which a kept part no longer gets; with a
+                    # pre-trained initializer, filling it now is what that reset would have done
+                    part.reset_parameters()
                 _keep_parameters(part)
 
     @classmethod
