@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import json
 import pathlib
 import pickle
@@ -241,17 +242,23 @@ def _labels_from_lines(text: str, *, path: pathlib.Path) -> tuple[str, ...]:
 
 def _labels_from_json(text: str, *, path: pathlib.Path) -> tuple[str, ...]:
     try:
-        data = json.loads(text)
+        # json.loads would silently keep the last of a label's repeated keys
+        data = json.loads(text, object_pairs_hook=functools.partial(_unique_pairs, what=f"the labels in {path}"))
     except json.JSONDecodeError as error:
         raise PretrainedFormatError(f"the labels file {path} is not valid JSON: {error}") from None
     if isinstance(data, list) and all(isinstance(label, str) for label in data):
         return tuple(data)
     if isinstance(data, dict) and all(isinstance(row, int) and not isinstance(row, bool) for row in data.values()):
-        # a mapping from label to row, like PyKEEN's entity_to_id; keys are unique by construction
+        # a mapping from label to row, like PyKEEN's entity_to_id
         return _labels_by_id(data, what=f"the labels file {path}")
     raise PretrainedFormatError(
         f"the labels file {path} must hold a JSON list of strings or a mapping from label to row",
     )
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]], *, what: str) -> dict[str, Any]:
+    check_unique([key for key, _ in pairs], what=what)
+    return dict(pairs)
 
 
 def _labels_by_id(label_to_id: Mapping[str, int], *, what: str) -> tuple[str, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
 import re
 from typing import Any
 
@@ -215,3 +217,68 @@ def test_pipeline_config_is_checked(entity_kwargs: dict[str, Any], error: type[E
             ),
             training_kwargs=dict(num_epochs=1),
         )
+
+
+# the command line: errors a user can fix end with exit status 2 and one line, never a traceback
+
+
+def _config(tmp_path: pathlib.Path, entity_kwargs: dict[str, Any]) -> pathlib.Path:
+    path = tmp_path / "config.json"
+    model_kwargs = dict(embedding_dim=8, entity_representations="backfill", entity_representations_kwargs=entity_kwargs)
+    path.write_text(json.dumps(dict(pipeline=dict(dataset="nations", model="DistMult", model_kwargs=model_kwargs))))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("labels_name", "labels_text", "message"),
+    [
+        ("labels.txt", "china\nindia\nchina\n", "repeat 'china' (2 times)"),
+        ("labels.json", '["china", "india", "china"]', "repeat 'china' (2 times)"),
+        # a JSON object may repeat a key; json.loads alone would keep the last one silently
+        ("labels.json", '{"china": 0, "india": 1, "china": 2}', "repeat 'china' (2 times)"),
+        ("missing.txt", None, "the labels file"),
+    ],
+)
+def test_cli_refuses_bad_labels_files(
+    tmp_path: pathlib.Path, labels_name: str, labels_text: str | None, message: str
+) -> None:
+    torch.save(torch.randn(3, 8), tmp_path / "vectors.pt")
+    if labels_text is not None:
+        (tmp_path / labels_name).write_text(labels_text)
+    source = dict(source=str(tmp_path / "vectors.pt"), labels_file=str(tmp_path / labels_name))
+    config = _config(tmp_path, dict(pretrained=source, labels="nations"))
+    _assert_one_line_exit_2(config, tmp_path, message)
+    if labels_text is None:
+        assert labels_name in _run_cli(config, tmp_path).stderr
+
+
+@pytest.mark.parametrize(
+    ("entity_kwargs", "message"),
+    [
+        (dict(pretrained="no/such/run", labels="nations"), "no/such/run does not exist"),
+        (dict(base_ids=[1.5, 2.0]), "base_ids must contain only integers, but got [1.5, 2.0]"),
+        (dict(base_ids=[-1, 3]), "base_ids must lie in [0, max_id=14), but got [-1]"),
+        (dict(base_ids=[1], base_kwargs=dict(shape=5)), "shape=(8,) was requested, but the base has shape (5,)"),
+        (dict(base_ids=[1], colour="red"), "unexpected keyword arguments ['colour']"),
+    ],
+)
+def test_cli_refuses_bad_representation_kwargs(tmp_path: pathlib.Path, entity_kwargs: dict, message: str) -> None:
+    _assert_one_line_exit_2(_config(tmp_path, entity_kwargs), tmp_path, message)
+
+
+def _run_cli(config: pathlib.Path, tmp_path: pathlib.Path) -> Any:
+    from click.testing import CliRunner
+
+    from pykeen_backfill.cli import main
+
+    return CliRunner().invoke(main, ["run", str(config), "-d", str(tmp_path / "out")])
+
+
+def _assert_one_line_exit_2(config: pathlib.Path, tmp_path: pathlib.Path, message: str) -> None:
+    result = _run_cli(config, tmp_path)
+    assert result.exit_code == 2, result.output
+    # PyKEEN may have logged before the error (no random seed, no GPU); the error itself is the one last line
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("Error")] == lines[-1:], result.stderr
+    assert message in lines[-1] and "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "trained_model.pkl").exists()
