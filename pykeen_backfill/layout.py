@@ -77,13 +77,20 @@ def _tensor_from_python(ids: Iterable[int], *, name: str) -> torch.Tensor:
         values = list(ids)
     except TypeError:
         raise IdTypeError(f"{name} must be an iterable of integer ids, but got {type(ids).__name__}") from None
-    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, numpy.integer))]
+    bad = [v for v in values if not _is_integer_scalar(v)]
     if bad:
         # checking types up front is what refuses 1.5 *and* 2.0, which torch would silently accept or truncate
         raise IdTypeError(f"{name} must contain only integers, but got {bad[:_SHOWN]!r}")
     if not values:
         return torch.empty(0, dtype=torch.long)
     return torch.as_tensor(values, dtype=torch.long)
+
+
+def _is_integer_scalar(value: object) -> bool:
+    # `list(tensor)` gives 0-d tensors, which are ids as much as Python ints are
+    if isinstance(value, torch.Tensor):
+        return value.ndim == 0 and not (value.dtype == torch.bool or value.is_floating_point() or value.is_complex())
+    return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool)
 
 
 def _index_dtype(max_id: int) -> torch.dtype:

@@ -40,6 +40,7 @@ CONSTRUCTOR_CASES: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("digit strings", dict(base_ids=["1", "2"]), IdTypeError, r"base_ids .*\['1', '2'\]"),
     ("None inside", dict(base_ids=[1, None]), IdTypeError, r"base_ids .*\[None\]"),
     ("an int", dict(base_ids=3), IdTypeError, r"base_ids must be an iterable of integer ids, but got int"),
+    ("float scalars", dict(base_ids=list(torch.tensor([1.0, 2.0]))), IdTypeError, r"base_ids .*\[tensor\(1\.\)"),
     ("nested", dict(base_ids=torch.tensor([[1, 2]])), InvalidIdsError, r"base_ids must be one-dimensional.*\(1, 2\)"),
     ("empty", dict(base_ids=[]), InvalidIdsError, r"base_ids is empty"),
     ("max_id zero", dict(max_id=0), InvalidIdsError, r"max_id must be positive, but got max_id=0"),
@@ -109,6 +110,15 @@ def test_constructor_refuses(kwargs: dict[str, Any], error: type[Exception], pat
         BackfillRepresentation(**kwargs)
     # every refusal of ours can be caught as one of the built-in exceptions the issue names
     assert isinstance(info.value, (ValueError, TypeError, IndexError, KeyError))
+
+
+@pytest.mark.parametrize(
+    "base_ids",
+    [[4, 1], range(4, 0, -3), numpy.array([4, 1], dtype=numpy.uint8), torch.tensor([4, 1]), list(torch.tensor([4, 1]))],
+    ids=["list", "range", "uint8 array", "tensor", "list of 0-d tensors"],
+)
+def test_constructor_accepts_integer_ids_in_any_container(base_ids: Any) -> None:
+    assert BackfillRepresentation(max_id=10, base_ids=base_ids, shape=4).base_ids.tolist() == [4, 1]
 
 
 def test_our_errors_are_backfill_errors() -> None:
