@@ -1,0 +1,325 @@
+"""The lookup paths of BackfillRepresentation: each one against the others and against PyKEEN's built-in.
+
+There is no GPU in CI, so the path that runs on accelerators (``_gather_sync_free``) is run here on the CPU, under a
+dispatch mode that records every ATen operation and flags those that make the host wait for the device.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import torch
+from pykeen.nn import Embedding
+from pykeen.nn import representation as pykeen_representation
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from pykeen_backfill import BackfillRepresentation, BaseSource
+from pykeen_backfill.representation import _lead
+
+aten = torch.ops.aten
+
+#: operations that copy a device value to the host, or whose output shape depends on values
+SYNCHRONISING = {
+    aten._local_scalar_dense,
+    aten.item,
+    aten.is_nonzero,
+    aten.nonzero,
+    aten.argwhere,
+    aten.masked_select,
+    aten.equal,
+    aten._unique,
+    aten._unique2,
+    aten.unique_dim,
+    aten.unique_consecutive,
+}
+
+#: operations that synchronise when an index is a boolean mask
+INDEXING = {aten.index, aten.index_put, aten.index_put_, aten._index_put_impl_}
+
+
+class SyncRecorder(TorchDispatchMode):
+    """Record the ATen operations that would synchronise host and device."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offenders: list[str] = []
+        self.seen: set[str] = set()
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        packet = func.overloadpacket
+        self.seen.add(packet.__name__)
+        if packet in SYNCHRONISING or (packet in INDEXING and _has_mask_index(args)):
+            self.offenders.append(str(func))
+        return func(*args, **kwargs)
+
+
+def _has_mask_index(args: tuple) -> bool:
+    indices = args[1] if len(args) > 1 else ()
+    return any(isinstance(i, torch.Tensor) and i.dtype in (torch.bool, torch.uint8) for i in indices or ())
+
+
+def _build(max_id: int, groups: list[list[int]], dim: tuple[int, ...] = (4,), **kwargs: Any) -> BackfillRepresentation:
+    torch.manual_seed(0)
+    sources = [BaseSource(ids=ids, base=Embedding(max_id=len(ids), shape=dim, trainable=False)) for ids in groups]
+    return BackfillRepresentation(max_id=max_id, sources=sources, **kwargs)
+
+
+LAYOUTS = {
+    "one base": (30, [[3, 17, 0, 29, 8]]),
+    "bases serve every id": (6, [[5, 0, 3], [1, 4, 2]]),
+    "three bases": (40, [[39, 1, 20], [7, 8, 9, 10], [0]]),
+    "backfill only above": (12, [list(range(6))]),
+}
+
+
+@pytest.fixture(params=list(LAYOUTS), ids=list(LAYOUTS))
+def rep(request: pytest.FixtureRequest) -> BackfillRepresentation:
+    max_id, groups = LAYOUTS[request.param]
+    return _build(max_id, groups, dim=(2, 3))
+
+
+def _rows(rep: BackfillRepresentation, indices: torch.Tensor) -> torch.Tensor:
+    return rep.position.index_select(0, indices.reshape(-1)).long()
+
+
+@pytest.fixture
+def force_sync_free(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Route forward through the accelerator path on the CPU; the CPU-only range check would synchronise by design."""
+    monkeypatch.setattr(BackfillRepresentation, "_avoids_sync", lambda self, rows: True)
+    monkeypatch.setattr(BackfillRepresentation, "_checked", lambda self, indices: indices)
+    yield
+
+
+def test_sync_free_path_equals_exact_path(rep: BackfillRepresentation) -> None:
+    indices = torch.randint(rep.max_id, size=(200,), generator=torch.Generator().manual_seed(1))
+    rows = _rows(rep, indices)
+    assert torch.equal(rep._gather_sync_free(rows), rep._gather_exact(rows))
+
+
+def test_forward_on_the_sync_free_path_records_no_synchronising_operation(
+    rep: BackfillRepresentation, force_sync_free: None
+) -> None:
+    indices = torch.randint(rep.max_id, size=(5, 7), generator=torch.Generator().manual_seed(2))
+    with SyncRecorder() as recorder:
+        actual = rep(indices)
+    assert recorder.offenders == []
+    assert {"index_select", "clamp", "where"} <= recorder.seen or len(rep._parts()) == 1
+    expected = torch.stack([rep._gather_exact(_rows(rep, row)) for row in indices])
+    assert torch.equal(actual, expected)
+
+
+def test_backward_on_the_sync_free_path_matches_the_exact_path(force_sync_free: None) -> None:
+    max_id, groups = LAYOUTS["three bases"]
+    rep = _build(max_id, groups)
+    for part in rep._parts():
+        part.requires_grad_(True)
+    indices = torch.randint(max_id, size=(64,), generator=torch.Generator().manual_seed(3))
+    weights = torch.randn(64, 4)
+    grads = []
+    for gather in (rep._gather_sync_free, rep._gather_exact):
+        rep.zero_grad(set_to_none=True)
+        (gather(_rows(rep, indices)) * weights).sum().backward()
+        grads.append([p.grad for p in rep.parameters()])
+    for sync_free, exact in zip(*grads, strict=True):
+        assert torch.equal(sync_free, exact)
+
+
+def test_the_recorder_flags_the_exact_path() -> None:
+    """The exact path asks each part for exactly its rows, which needs ``nonzero``: the recorder must see it."""
+    rep = _build(20, [[1, 5, 7]])
+    with SyncRecorder() as recorder:
+        rep._gather_exact(_rows(rep, torch.tensor([1, 2, 5])))
+    assert any("nonzero" in name for name in recorder.offenders)
+
+
+def test_boolean_mask_indexing_is_flagged() -> None:
+    x = torch.arange(6.0)
+    with SyncRecorder() as recorder:
+        x[x > 2]
+    assert recorder.offenders
+
+
+def test_sync_free_path_runs_on_the_meta_device() -> None:
+    """On ``meta`` every value-dependent operation raises, so this runs only if the path needs no values."""
+    rep = _build(30, [[3, 17, 0, 29, 8]], dim=(2, 3)).to("meta")
+    rows = torch.zeros(11, dtype=torch.long, device="meta")
+    assert rep._avoids_sync(rows)
+    assert rep._gather_sync_free(rows).shape == (11, 2, 3)
+
+
+def test_the_cpu_takes_the_exact_path_and_side_effects_keep_accelerators_off_the_sync_free_one() -> None:
+    rep = _build(30, [[3, 17, 0]])
+    assert not rep._avoids_sync(torch.zeros(2, dtype=torch.long))
+    meta_rows = torch.zeros(2, dtype=torch.long, device="meta")
+    assert rep._avoids_sync(meta_rows)
+    rep.backfill.dropout = torch.nn.Dropout(0.1)
+    assert not rep._avoids_sync(meta_rows)
+
+
+def _pair(base: Embedding, backfill: Embedding, base_ids: list[int], max_id: int) -> tuple[Any, Any]:
+    ours = BackfillRepresentation(max_id=max_id, base_ids=base_ids, base=base, backfill=backfill)
+    # the built-in's default unique=True would hand its parts de-duplicated ids, which regularizers see
+    theirs = pykeen_representation.BackfillRepresentation(
+        max_id=max_id, base_ids=base_ids, base=base, backfill=backfill, unique=False
+    )
+    return ours, theirs
+
+
+@pytest.mark.parametrize(
+    ("base_trainable", "backfill_trainable", "num_base"),
+    [(False, True, 50), (True, False, 50), (True, True, 30), (False, True, 80), (True, True, 80)],
+)
+def test_lead_path_gradients_are_the_built_ins(base_trainable: bool, backfill_trainable: bool, num_base: int) -> None:
+    torch.manual_seed(0)
+    max_id = 100
+    base_ids = torch.randperm(max_id)[:num_base].tolist()
+    base = Embedding(max_id=num_base, shape=3, trainable=base_trainable)
+    backfill = Embedding(max_id=max_id - num_base, shape=3, trainable=backfill_trainable)
+    ours, theirs = _pair(base, backfill, base_ids, max_id)
+    assert _lead(list(ours._spans())) is not None
+    indices = torch.randint(max_id, size=(300,))
+    weights = torch.randn(300, 3)
+    grads = []
+    for module in (theirs, ours):
+        module.zero_grad(set_to_none=True)
+        out = module(indices)
+        (out * weights).sum().backward()
+        grads.append((out, [p.grad for p in module.parameters() if p.requires_grad]))
+    (expected, expected_grads), (actual, actual_grads) = grads
+    assert torch.equal(actual, expected)
+    for a, e in zip(actual_grads, expected_grads, strict=True):
+        assert torch.equal(a, e)
+
+
+def test_lead_is_the_largest_plain_embedding_and_a_frozen_one_among_equals() -> None:
+    rep = _build(20, [list(range(0, 20, 2))])
+    assert rep.base.max_id == rep.backfill.max_id == 10
+    spans = list(rep._spans())
+    assert _lead(spans) == 0
+    rep.base.requires_grad_(True)
+    rep.backfill.requires_grad_(False)
+    assert _lead(spans) == 1
+    big = _build(20, [[4, 5, 6]])
+    assert _lead(list(big._spans())) == 1
+
+
+@pytest.mark.parametrize(
+    "side_effect",
+    [
+        dict(normalizer="normalize"),
+        dict(regularizer="lp"),
+        dict(dropout=0.0),
+    ],
+    ids=["normalizer", "regularizer", "dropout"],
+)
+def test_parts_that_are_not_plain_lookups_are_asked_for_exactly_their_rows(side_effect: dict) -> None:
+    torch.manual_seed(0)
+    base_ids = [9, 2, 5, 11, 0]
+    base = Embedding(max_id=5, shape=4, **side_effect)
+    backfill = Embedding(max_id=10, shape=4, **side_effect)
+    ours, theirs = _pair(base, backfill, base_ids, 15)
+    assert _lead(list(ours._spans())) is None
+    indices = torch.randint(15, size=(40,))
+    terms = []
+    for module in (theirs, ours):
+        output = module(indices)
+        terms.append([part.regularizer.pop_regularization_term() for part in (base, backfill) if part.regularizer])
+    assert torch.equal(output, theirs(indices))
+    assert terms[0] == terms[1]
+
+
+def test_mixed_dtypes_are_promoted_like_the_built_in() -> None:
+    torch.manual_seed(0)
+    base = Embedding(max_id=4, shape=3, dtype=torch.float64)
+    backfill = Embedding(max_id=6, shape=3)
+    ours, theirs = _pair(base, backfill, [1, 8, 3, 4], 10)
+    indices = torch.tensor([0, 1, 8, 9, 3])
+    for query in (indices, None):
+        expected = theirs(query)
+        actual = ours(query)
+        assert actual.dtype == expected.dtype == torch.float64
+        assert torch.equal(actual, expected)
+
+
+@pytest.mark.parametrize(
+    "base_ids",
+    [list(range(4)), list(range(6, 10)), list(range(3, 7)), [3, 2, 1, 0], [0, 1, 2, 4]],
+    ids=["first ids", "last ids", "middle run", "reversed run", "almost a run"],
+)
+def test_all_rows_for_runs_of_consecutive_ids(base_ids: list[int]) -> None:
+    torch.manual_seed(0)
+    base = Embedding(max_id=len(base_ids), shape=2)
+    backfill = Embedding(max_id=10 - len(base_ids), shape=2)
+    ours, theirs = _pair(base, backfill, base_ids, 10)
+    actual = ours(None)
+    assert torch.equal(actual, theirs(None))
+    actual.sum().backward()
+    assert torch.equal(base._embeddings.weight.grad, torch.ones(len(base_ids), 2))
+    assert torch.equal(backfill._embeddings.weight.grad, torch.ones(10 - len(base_ids), 2))
+
+
+def test_complex_parts_are_looked_up_like_the_built_in() -> None:
+    torch.manual_seed(0)
+    base = Embedding(max_id=4, shape=3, dtype=torch.cfloat)
+    backfill = Embedding(max_id=8, shape=3, dtype=torch.cfloat)
+    ours, theirs = _pair(base, backfill, [10, 0, 5, 2], 12)
+    indices = torch.randint(12, size=(3, 9))
+    assert torch.equal(ours(indices), theirs(indices))
+    assert torch.equal(ours(None), theirs(None))
+
+
+def test_index_costs_eight_bytes_per_id() -> None:
+    rep = _build(1000, [list(range(0, 1000, 3))])
+    own = [buffer for name, buffer in rep.named_buffers() if "." not in name]
+    assert {buffer.dtype for buffer in own} == {torch.int32}
+    assert sum(b.numel() * b.element_size() for b in own) == 8 * rep.max_id
+
+
+def _load_benchmark() -> Any:
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "bench.py"
+    spec = importlib.util.spec_from_file_location("pykeen_backfill_bench", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: pathlib.Path) -> None:
+    bench = _load_benchmark()
+    config = bench.Config(
+        sizes=(600,),
+        dim=4,
+        batch=64,
+        repeats=1,
+        slow_repeats=1,
+        large=2_000,
+        entities=300,
+        relations=3,
+        eval_triples=20,
+        e2e_dim=4,
+        train_batch=128,
+        eval_batch=16,
+        e2e_repeats=1,
+    )
+    results = bench.sweep(config, log=lambda message: None)
+    large = bench.time_large_construction(config.large, repeats=1)
+    e2e = bench.end_to_end(config)
+    table = bench.render(bench.rows_for(results[600], large, e2e, config))
+    assert "lookup of 64 ids" in table and "DistMult evaluation" in table
+    assert results[600]["index bytes per id"] == {
+        bench.PLAIN: 0,
+        bench.BUILTIN: 16,
+        bench.BUILTIN_NO_UNIQUE: 16,
+        bench.OURS: 8,
+    }
+    pytest.importorskip("matplotlib")
+    bench.plot(results, str(tmp_path / "plot.png"))
+    assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
