@@ -127,6 +127,8 @@ def main(out_dir: pathlib.Path, find_unused_parameters: bool) -> None:
     observed["base_equals_pretrained"] = torch.equal(representation.base._embeddings.weight, pretrained())
     observed["backfill_changed"] = not torch.equal(representation.backfill._embeddings.weight, initial_backfill)
     (out_dir / f"rank{rank}.json").write_text(json.dumps(observed, indent=2))
+    # no rank closes its connections while another still uses them: gloo aborts a process whose peer went away
+    dist.barrier()
     dist.destroy_process_group()
 
 
