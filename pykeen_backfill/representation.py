@@ -354,7 +354,8 @@ class BackfillRepresentation(Representation):
         if not isinstance(indices, torch.Tensor) or indices.dtype not in _INDEX_DTYPES:
             indices = _as_index_tensor(indices)
         indices = indices.to(self.position.device)
-        if indices.numel() == 0:
+        if indices.numel() == 0 or indices.is_meta:
+            # nothing to check: no ids, or (on the meta device) no values, as when only shapes are inferred
             return indices
         if indices.is_cuda:
             # a device-side assertion keeps the host from waiting for the GPU

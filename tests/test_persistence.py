@@ -81,6 +81,9 @@ def test_to_moves_every_index_buffer() -> None:
     assert moved is rep
     assert all(buffer.device.type == "meta" for buffer in rep.buffers())
     assert all(parameter.device.type == "meta" for parameter in rep.parameters())
+    # shapes can be inferred without any data
+    assert rep(torch.zeros(4, 5, dtype=torch.long, device="meta")).shape == (4, 5, 2, 3)
+    assert rep(None).shape == (20, 2, 3)
 
 
 def test_dtype_conversion_keeps_the_index_intact() -> None:
