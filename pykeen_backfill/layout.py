@@ -148,19 +148,30 @@ class IdLayout:
         if max_id <= 0:
             raise InvalidIdsError(f"max_id must be positive, but got max_id={max_id}")
         names = list(names) if names is not None else ["base_ids"] * len(groups)
-        owner = torch.full((max_id,), fill_value=-1, dtype=torch.long)
-        for index, (ids, name) in enumerate(zip(groups, names, strict=True)):
+        for ids, name in zip(groups, names, strict=True):
             _check_range(ids, max_id=max_id, name=name)
-            _check_unique(ids, max_id=max_id, name=name)
-            _check_unclaimed(ids, owner=owner, name=name, names=names)
-            owner[ids] = index
-        backfill_ids = (owner < 0).nonzero().squeeze(1)
-        order = torch.cat([*groups, backfill_ids])
-        position = torch.empty(max_id, dtype=torch.long)
-        position[order] = torch.arange(max_id)
+        claimed = torch.cat(list(groups)) if groups else torch.empty(0, dtype=torch.long)
+        # one mark per id: as many marks as claims means no id is repeated within a group or claimed by two
+        taken = torch.zeros(max_id, dtype=torch.bool).index_fill_(0, claimed, True)
+        if int(taken.sum()) != claimed.numel():
+            _explain_repeats(max_id, groups, names)
+        backfill_ids = (~taken).nonzero().squeeze(1)
         dtype = _index_dtype(max_id)
+        order = torch.cat([claimed, backfill_ids])
+        # index_copy_ is several times faster than the equivalent `position[order] = ...`
+        position = torch.empty(max_id, dtype=dtype).index_copy_(0, order, torch.arange(max_id, dtype=dtype))
         sizes = (*(ids.numel() for ids in groups), backfill_ids.numel())
-        return cls(position=position.to(dtype), order=order.to(dtype), sizes=sizes)
+        return cls(position=position, order=order.to(dtype), sizes=sizes)
+
+
+def _explain_repeats(max_id: int, groups: Sequence[torch.Tensor], names: Sequence[str]) -> None:
+    """Raise the error that names the group(s) and the ids behind a repeated claim; only runs when there is one."""
+    owner = torch.full((max_id,), fill_value=-1, dtype=torch.long)
+    for index, (ids, name) in enumerate(zip(groups, names, strict=True)):
+        _check_unique(ids, max_id=max_id, name=name)
+        _check_unclaimed(ids, owner=owner, name=name, names=names)
+        owner[ids] = index
+    raise InvalidIdsError(f"{', '.join(names)} claim some ids more than once")
 
 
 def _check_range(ids: torch.Tensor, *, max_id: int, name: str) -> None:

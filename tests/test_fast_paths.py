@@ -319,6 +319,7 @@ def test_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: pathlib.Path) -> Non
         bench.BUILTIN: 16,
         bench.BUILTIN_NO_UNIQUE: 16,
         bench.OURS: 8,
+        bench.OURS_UNIQUE: 8,
     }
     pytest.importorskip("matplotlib")
     bench.plot(results, str(tmp_path / "plot.png"))
