@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import numpy
 import pytest
 import torch
 from pykeen.nn import Embedding
@@ -19,6 +20,8 @@ from pykeen.nn import representation as pykeen_representation
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from pykeen_backfill import BackfillRepresentation, BaseSource
+from pykeen_backfill.errors import IdTypeError
+from pykeen_backfill.layout import _from_plain_ints, as_id_tensor
 from pykeen_backfill.representation import _lead
 
 aten = torch.ops.aten
@@ -324,3 +327,25 @@ def test_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: pathlib.Path) -> Non
     pytest.importorskip("matplotlib")
     bench.plot(results, str(tmp_path / "plot.png"))
     assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        ([5, 0, 2**40, 7], [5, 0, 2**40, 7]),
+        ([3, True], IdTypeError),
+        ([3, 1.0], IdTypeError),
+        ([numpy.int16(3), 4], [3, 4]),
+        ([torch.tensor(6), 1], [6, 1]),
+    ],
+    ids=["plain ints", "a bool", "a float", "a numpy scalar", "a 0-d tensor"],
+)
+def test_lists_take_the_fast_conversion_only_when_every_value_is_a_python_int(ids: list, expected: Any) -> None:
+    plain = all(type(value) is int for value in ids)
+    assert (_from_plain_ints(ids) is not None) is plain
+    if isinstance(expected, list):
+        tensor = as_id_tensor(ids, name="base_ids")
+        assert tensor.dtype == torch.long and tensor.tolist() == expected
+    else:
+        with pytest.raises(expected, match="base_ids"):
+            as_id_tensor(ids, name="base_ids")
