@@ -170,11 +170,11 @@ class IdLayout:
         for ids, name in zip(groups, names, strict=True):
             _check_range(ids, max_id=max_id, name=name)
         claimed = torch.cat(list(groups)) if groups else torch.empty(0, dtype=torch.long)
-        # one mark per id: as many marks as claims means no id is repeated within a group or claimed by two
-        taken = torch.zeros(max_id, dtype=torch.bool).index_fill_(0, claimed, True)
-        if int(taken.sum()) != claimed.numel():
+        # strike each claimed id once: exactly max_id - len(claimed) ids left means that no id was claimed twice,
+        # neither within a group nor by two groups
+        backfill_ids = torch.ones(max_id, dtype=torch.bool).index_fill_(0, claimed, False).nonzero().squeeze(1)
+        if backfill_ids.numel() != max_id - claimed.numel():
             _explain_repeats(max_id, groups, names)
-        backfill_ids = (~taken).nonzero().squeeze(1)
         dtype = _index_dtype(max_id)
         order = torch.cat([claimed, backfill_ids])
         # index_copy_ is several times faster than the equivalent `position[order] = ...`
