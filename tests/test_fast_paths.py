@@ -156,6 +156,24 @@ def test_sync_free_path_runs_on_the_meta_device() -> None:
     assert rep._gather_sync_free(rows).shape == (11, 2, 3)
 
 
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_forward_runs_on_the_meta_device_with_and_without_indices(layout: str) -> None:
+    """The whole forward of an accelerator, for indices and for all rows, without reading a single value."""
+    max_id, groups = LAYOUTS[layout]
+    rep = _build(max_id, groups, dim=(2, 3)).to("meta")
+    assert rep(torch.zeros(4, 5, dtype=torch.long, device="meta")).shape == (4, 5, 2, 3)
+    assert rep(None).shape == (max_id, 2, 3)
+
+
+def test_nonzero_and_item_fail_on_the_meta_device() -> None:
+    """What makes the meta tests above meaningful."""
+    x = torch.zeros(3, device="meta")
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        x.nonzero()
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        x.sum().item()
+
+
 def test_the_cpu_takes_the_exact_path_and_side_effects_keep_accelerators_off_the_sync_free_one() -> None:
     rep = _build(30, [[3, 17, 0]])
     assert not rep._avoids_sync(torch.zeros(2, dtype=torch.long))
