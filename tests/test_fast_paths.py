@@ -367,3 +367,42 @@ def test_lists_take_the_fast_conversion_only_when_every_value_is_a_python_int(id
     else:
         with pytest.raises(expected, match="base_ids"):
             as_id_tensor(ids, name="base_ids")
+
+
+GRAD_MODES = {
+    "grad": torch.enable_grad,
+    "no_grad": torch.no_grad,
+    "inference_mode": torch.inference_mode,
+}
+
+
+@pytest.mark.parametrize("mode", list(GRAD_MODES))
+@pytest.mark.parametrize(
+    ("dtypes", "shape", "num_base"),
+    [
+        ((torch.float32, torch.float32), (5,), 40),
+        ((torch.float32, torch.float32), (2, 3), 90),
+        ((torch.float64, torch.float32), (4,), 10),
+        ((torch.cfloat, torch.cfloat), (3,), 50),
+        ((torch.bfloat16, torch.bfloat16), (6,), 70),
+    ],
+    ids=["float", "matrix", "promoted", "complex", "bfloat16"],
+)
+def test_row_copies_match_the_built_in_with_and_without_autograd(
+    mode: str, dtypes: tuple[torch.dtype, torch.dtype], shape: tuple[int, ...], num_base: int
+) -> None:
+    """Outputs are the built-in's whether or not autograd records them, for every dtype of the parts."""
+    torch.manual_seed(0)
+    max_id = 100
+    base_ids = torch.randperm(max_id)[:num_base].tolist()
+    base = Embedding(max_id=num_base, shape=shape, dtype=dtypes[0], trainable=False)
+    backfill = Embedding(max_id=max_id - num_base, shape=shape, dtype=dtypes[1])
+    ours, theirs = _pair(base, backfill, base_ids, max_id)
+    indices = torch.randint(max_id, size=(7, 30))
+    for query in (indices, None):
+        expected = theirs(query).detach()
+        with GRAD_MODES[mode]():
+            actual = ours(query)
+        assert actual.dtype == expected.dtype
+        assert torch.equal(actual, expected)
+        assert actual.requires_grad is (mode == "grad")
