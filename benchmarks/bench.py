@@ -4,7 +4,7 @@
 All figures come from this one process. Each is the median of repeats taken in turns: in every round the contestants
 run once each, in a shuffled order, so that a machine that is busy for a while slows all of them alike. Run::
 
-    python benchmarks/bench.py                # 1M ids x 128 and a 200k-entity DistMult; about 10 minutes on 2 cores
+    python benchmarks/bench.py                # 1M ids x 128 and a 200k-entity DistMult; about 6 minutes on 2 cores
     python benchmarks/bench.py --quick        # 100k ids and a 20k-entity DistMult; about a minute
     python benchmarks/bench.py --plot docs/_static/benchmark.png --json benchmarks/results/full.json
 
@@ -71,7 +71,7 @@ class Config:
     entities: int = 200_000
     relations: int = 50
     triples_per_entity: int = 2
-    eval_triples: int = 500
+    eval_triples: int = 200
     e2e_dim: int = 64
     train_batch: int = 8_192
     eval_batch: int = 256
@@ -85,7 +85,7 @@ QUICK = Config(
     slow_repeats=5,
     large=1_000_000,
     entities=20_000,
-    eval_triples=400,
+    eval_triples=200,
     e2e_repeats=2,
 )
 

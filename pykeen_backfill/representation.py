@@ -488,7 +488,8 @@ def _lead(spans: Sequence[tuple[Representation, int, int]]) -> int | None:
     A frozen lead also keeps the backward pass exact: the rows it answered only to be overwritten get no gradient.
     """
     candidates = [
-        (stop - start, not any(p.requires_grad for p in part.parameters()), index)
+        # a plain embedding's only parameter is its weight; asking for it directly saves walking the module tree
+        (stop - start, not part._embeddings.weight.requires_grad, index)
         for index, (part, start, stop) in enumerate(spans)
         if _is_plain_lookup(part)
     ]
