@@ -172,7 +172,9 @@ def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
     if not isinstance(model_kwargs, Mapping):
         raise ConfigError(f"pipeline.model_kwargs in {source} must be a mapping, but is {model_kwargs!r}")
     model_cls = _model_class(model, interaction, source=source)
-    accepted = _accepted_keywords(model_cls)
+    from .injected import keywords_accepted_by
+
+    accepted = keywords_accepted_by(model_cls)
     unknown = sorted(set(model_kwargs).difference(accepted)) if accepted is not None else []
     if unknown:
         raise ConfigError(
@@ -238,25 +240,6 @@ def _check_representation_hints(hints: Any, *, target: Target, source: str) -> N
     # one hint, or a list of them, one per representation
     for hint in hints if isinstance(hints, list) else [hints]:
         _lookup(representation_resolver, hint, key=f"pipeline.model_kwargs.{target}_representations", source=source)
-
-
-def _accepted_keywords(cls: type) -> frozenset[str] | None:
-    """Return the keywords a model class accepts, following ``**kwargs`` up the hierarchy; ``None`` if open-ended."""
-    import torch.nn
-
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if klass is torch.nn.Module:
-            # Module's own **kwargs accept nothing a model's constructor would forward
-            return frozenset(names - {"self"})
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        parameters = inspect.signature(init).parameters.values()
-        names.update(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            return frozenset(names - {"self"})
-    return None
 
 
 def config_dataset(pipeline_kwargs: Mapping[str, Any]) -> Dataset:

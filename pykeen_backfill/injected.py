@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy
+import torch
 from class_resolver import HintOrType
 from pykeen.nn.representation import Representation
 
@@ -246,8 +247,23 @@ def _accepted_keywords(hint: HintOrType[Representation]) -> frozenset[str] | Non
         cls = representation_resolver.lookup(hint)
     except (KeyError, ValueError, TypeError):
         return None
+    return keywords_accepted_by(cls)
+
+
+def keywords_accepted_by(cls: type) -> frozenset[str] | None:
+    """Return the keywords a module class accepts by name, following ``**kwargs`` up the hierarchy.
+
+    :param cls:
+        A subclass of :class:`torch.nn.Module`, e.g. a representation or a model.
+
+    :return:
+        The names, or ``None`` if some ``**kwargs`` leads nowhere that can be told.
+    """
     names: set[str] = set()
     for klass in cls.__mro__:
+        if klass is torch.nn.Module:
+            # Module's own **kwargs accept nothing a subclass's constructor would forward
+            return frozenset(names - {"self"})
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
@@ -255,5 +271,5 @@ def _accepted_keywords(hint: HintOrType[Representation]) -> frozenset[str] | Non
         names.update(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
         # a class that does not forward **kwargs accepts nothing from its ancestors
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            break
-    return frozenset(names)
+            return frozenset(names - {"self"})
+    return None
