@@ -409,19 +409,21 @@ class BackfillRepresentation(Representation):
         spans = list(self._spans())
         lead = _lead(spans)
         if lead is None:
-            pieces = []
-            for part, start, stop in spans:
-                selection = _between(rows, start, stop, last=stop == self.max_id).nonzero().squeeze(1)
-                pieces.append((selection, part(indices=rows.index_select(0, selection) - start)))
+            pieces = [self._served_rows(rows, *span) for span in spans]
             return _scatter(pieces, num_rows=rows.numel(), device=rows.device)
         part, start, stop = spans[lead]
         out = part(indices=(rows - start).clamp_(0, stop - start - 1))
-        for index, (other, start, stop) in enumerate(spans):
-            if index == lead:
-                continue
-            selection = _between(rows, start, stop, last=stop == self.max_id).nonzero().squeeze(1)
-            out = _place(out, selection, other(indices=rows.index_select(0, selection) - start))
+        for index, span in enumerate(spans):
+            if index != lead:
+                out = _place(out, *self._served_rows(rows, *span))
         return out
+
+    def _served_rows(
+        self, rows: torch.Tensor, part: Representation, start: int, stop: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the batch positions whose rows one part serves, and that part's answer for exactly those rows."""
+        selection = _between(rows, start, stop, last=stop == self.max_id).nonzero().squeeze(1)
+        return selection, part(indices=rows.index_select(0, selection) - start)
 
     def _gather_sync_free(self, rows: torch.Tensor) -> torch.Tensor:
         """Ask each part for a row per index (clamped into range) and select; needs no host-device synchronisation.
