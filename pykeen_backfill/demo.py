@@ -22,7 +22,7 @@ import torch
 if TYPE_CHECKING:
     from pykeen.pipeline import PipelineResult
 
-    from .representation import BackfillRepresentation
+    from .representation.backfill import BackfillRepresentation
 
 __all__ = [
     "KNOWN_ENTITIES",
@@ -97,7 +97,7 @@ def run_demo(
     from pykeen.nn import Embedding
     from pykeen.nn.init import PretrainedInitializer
 
-    from .representation import BackfillRepresentation
+    from .representation.backfill import BackfillRepresentation
 
     large = get_dataset(dataset="nations")
     small = large.restrict(entities=set(known_entities))

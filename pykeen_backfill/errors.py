@@ -17,6 +17,12 @@ __all__ = [
     "UnknownRepresentationError",
     "UnknownKeywordError",
     "PluginConflictError",
+    "UnsafeFileError",
+    "DuplicateLabelsError",
+    "PretrainedFormatError",
+    "RepresentationIndexError",
+    "NoSharedLabelsError",
+    "ConfigError",
 ]
 
 
@@ -66,3 +72,27 @@ class UnknownKeywordError(BackfillError, TypeError):
 
 class PluginConflictError(BackfillError, ValueError):
     """Raised when two third-party plugins claim the same representation key."""
+
+
+class UnsafeFileError(BackfillError, ValueError):
+    """Raised when reading a file would unpickle it, which can run arbitrary code, and this was not allowed."""
+
+
+class DuplicateLabelsError(BackfillError, ValueError):
+    """Raised when two rows of a table have the same label."""
+
+
+class PretrainedFormatError(BackfillError, ValueError):
+    """Raised for a source of pre-trained vectors that is missing, incomplete, or not in a known format."""
+
+
+class RepresentationIndexError(BackfillError, IndexError):
+    """Raised when ``index`` asks for a representation a source does not have."""
+
+
+class NoSharedLabelsError(BackfillError, ValueError):
+    """Raised when no label of the new id space occurs in a source of pre-trained vectors."""
+
+
+class ConfigError(BackfillError, ValueError):
+    """Raised for a configuration file or mapping that cannot be run, with a message naming the offending part."""

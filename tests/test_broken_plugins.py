@@ -29,7 +29,7 @@ PLUGINS: dict[str, tuple[str, str]] = {
     "bf-hook-raises": (
         "hook_raises",
         """
-        from pykeen_backfill.hookspecs import hookimpl
+        from pykeen_backfill.plugins.hookspec import hookimpl
 
         @hookimpl
         def pykeen_representations():
@@ -55,7 +55,7 @@ PLUGINS: dict[str, tuple[str, str]] = {
         "takes_backfill",
         """
         from pykeen.nn.representation import BackfillRepresentation as Builtin, Embedding
-        from pykeen_backfill.hookspecs import hookimpl
+        from pykeen_backfill.plugins.hookspec import hookimpl
 
         class BackfillRepresentation(Embedding):
             '''Claims the key "backfill", even declaring that it supersedes the built-in.'''
@@ -71,7 +71,7 @@ PLUGINS: dict[str, tuple[str, str]] = {
         "good",
         """
         from pykeen.nn.representation import Embedding
-        from pykeen_backfill.hookspecs import hookimpl
+        from pykeen_backfill.plugins.hookspec import hookimpl
 
         class ExtraRepresentation(Embedding):
             '''A well-behaved plugin next to the broken ones.'''
@@ -85,7 +85,7 @@ PLUGINS: dict[str, tuple[str, str]] = {
 
 CLASH = """
 from pykeen.nn.representation import Embedding
-from pykeen_backfill.hookspecs import hookimpl
+from pykeen_backfill.plugins.hookspec import hookimpl
 
 class ClashRepresentation(Embedding):
     '''Takes the key "clash", as another plugin does.'''
@@ -208,8 +208,8 @@ def test_interpreter_start_up_is_untouched(plugin_dir: pathlib.Path) -> None:
 @pytest.mark.slow
 def test_broken_plugins_are_skipped_with_one_warning_each(plugin_dir: pathlib.Path) -> None:
     report = _probe(plugin_dir)
-    assert report["backfill"] == "pykeen_backfill.representation"
-    assert report["model"] == "pykeen_backfill.representation"
+    assert report["backfill"] == "pykeen_backfill.representation.backfill"
+    assert report["model"] == "pykeen_backfill.representation.backfill"
     # good plugins still load, and of two clashing plugins exactly one holds the key
     assert report["keys"]["extra"] == "bf_good"
     assert report["keys"]["clash"] in ("bf_clash_one", "bf_clash_two")
@@ -226,7 +226,7 @@ def test_the_switch_off_leaves_pykeen_as_it_is(plugin_dir: pathlib.Path) -> None
     assert report["keys"] == {} and report["warnings"] == []
     # an explicit import still registers, with the same warnings
     report = _probe(plugin_dir, import_first="import pykeen_backfill", PYKEEN_BACKFILL_AUTOLOAD="0")
-    assert report["backfill"] == "pykeen_backfill.representation"
+    assert report["backfill"] == "pykeen_backfill.representation.backfill"
     _check_one_warning_per_broken_plugin(report["warnings"])
 
 
@@ -241,5 +241,5 @@ def test_isolated_interpreter_without_site_works_through_an_explicit_import(plug
     done = _run(code, "-I", "-S", env=_env(plugin_dir))
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["backfill"] == report["model"] == "pykeen_backfill.representation"
+    assert report["backfill"] == report["model"] == "pykeen_backfill.representation.backfill"
     _check_one_warning_per_broken_plugin(report["warnings"])

@@ -21,8 +21,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from pykeen_backfill import BackfillRepresentation, BaseSource
 from pykeen_backfill.errors import IdTypeError
-from pykeen_backfill.layout import _from_plain_ints, as_id_tensor
-from pykeen_backfill.representation import _lead
+from pykeen_backfill.representation.layout import _from_plain_ints, as_id_tensor
+from pykeen_backfill.representation.lookup import lead as _lead
 
 aten = torch.ops.aten
 

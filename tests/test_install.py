@@ -97,7 +97,7 @@ def test_backfill_resolves_to_ours_without_an_import(venv: FreshVenv, tmp_path: 
     completed = venv.run("-c", LOOKUP, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
     cls, module_file, imported = completed.stdout.split("\n")[:3]
-    assert cls == "<class 'pykeen_backfill.representation.BackfillRepresentation'>"
+    assert cls == "<class 'pykeen_backfill.representation.backfill.BackfillRepresentation'>"
     # the wheel's copy, not the source tree behind the editable install of this environment
     assert pathlib.Path(module_file).resolve().is_relative_to(venv.purelib.resolve()), module_file
     assert imported == "True"
@@ -120,7 +120,7 @@ def test_pykeen_experiments_run_uses_ours(venv: FreshVenv, tmp_path: pathlib.Pat
     (model_path,) = tmp_path.glob("out/*/replicates/replicate-*/trained_model.pkl")
     model = torch.load(model_path, weights_only=False)
     for representation in (model.entity_representations[0], model.relation_representations[0]):
-        assert type(representation).__module__ == "pykeen_backfill.representation"
+        assert type(representation).__module__ == "pykeen_backfill.representation.backfill"
 
 
 @pytest.mark.slow

@@ -120,7 +120,7 @@ def test_whole_model_reloads_in_a_fresh_process(tmp_path: pathlib.Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     reloaded = torch.load(outputs)
-    assert reloaded["type"] == "pykeen_backfill.representation"
+    assert reloaded["type"] == "pykeen_backfill.representation.backfill"
     assert torch.equal(reloaded["entities"], entities)
     assert torch.equal(reloaded["scores"], scores)
 

@@ -13,7 +13,7 @@ from pykeen.triples import TriplesFactory
 
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.errors import ShapeMismatchError
-from pykeen_backfill.pretrained import (
+from pykeen_backfill.warm_start import (
     DuplicateLabelsError,
     PretrainedFormatError,
     PretrainedSource,

@@ -16,7 +16,7 @@ from pykeen.nn.representation import Representation
 import pykeen_backfill
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.errors import PluginConflictError
-from pykeen_backfill.registry import Contribution, PluginWarning, _register, register_plugins
+from pykeen_backfill.plugins.loader import Contribution, PluginWarning, _register, register_plugins
 
 
 def _fresh_resolver() -> ClassResolver[Representation]:
@@ -100,7 +100,7 @@ def _lookup_in_fresh_interpreter(**env: str) -> str:
 
 
 def test_installed_package_registers_without_an_import() -> None:
-    assert _lookup_in_fresh_interpreter() == "pykeen_backfill.representation"
+    assert _lookup_in_fresh_interpreter() == "pykeen_backfill.representation.backfill"
 
 
 def test_environment_variable_switches_the_startup_hook_off() -> None:
@@ -121,7 +121,7 @@ def test_explicit_import_registers_even_when_switched_off() -> None:
         check=True,
         timeout=120,
     )
-    assert result.stdout.strip() == "pykeen_backfill.representation"
+    assert result.stdout.strip() == "pykeen_backfill.representation.backfill"
 
 
 def test_the_package_import_stays_light() -> None:

@@ -187,7 +187,9 @@ def test_a_given_base_is_not_reinitialised_by_reset_parameters() -> None:
     base = Embedding(max_id=3, shape=(4,), trainable=False)
     values = base(None).detach().clone()
     rep = BackfillRepresentation(max_id=8, base_ids=[5, 6, 7], base=base)
-    for module in rep.modules():
+    # the order of a PyKEEN model's initialisation: deepest modules first, the representation last
+    modules = sorted(rep.named_modules(), key=lambda pair: pair[0].count(".") if pair[0] else -1, reverse=True)
+    for _, module in modules:
         if hasattr(module, "reset_parameters"):
             module.reset_parameters()
     assert torch.equal(base(None), values)

@@ -20,7 +20,7 @@ from pykeen.triples import TriplesFactory
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.cli import main
 from pykeen_backfill.errors import ShapeMismatchError
-from pykeen_backfill.pretrained import PretrainedSource, UnsafeFileError, export_vectors, open_pretrained
+from pykeen_backfill.warm_start import PretrainedSource, UnsafeFileError, export_vectors, open_pretrained
 from pykeen_backfill.warm_start import NoSharedLabelsError, plan_warm_start
 
 FAST = dict(

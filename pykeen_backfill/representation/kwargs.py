@@ -20,29 +20,23 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import numpy
 import torch
 from class_resolver import HintOrType
 from pykeen.nn.representation import Representation
 
-from .errors import (
-    InvalidPartError,
-    InvalidShapeError,
-    ShapeMismatchError,
-    UnknownKeywordError,
-    UnknownRepresentationError,
-)
+from ..checks import requested_shape
+from ..errors import InvalidPartError, UnknownKeywordError, UnknownRepresentationError
 
 __all__ = [
     "InjectedKwargs",
     "split_kwargs",
     "kwargs_for_part",
-    "as_kwargs",
-    "as_shape",
     "build_part",
+    "chooses_values",
+    "keywords_accepted_by",
 ]
 
 #: keyword arguments of :class:`~pykeen.nn.representation.Representation` that apply to the composed output
@@ -93,72 +87,8 @@ def split_kwargs(kwargs: Mapping[str, Any]) -> InjectedKwargs:
     return InjectedKwargs(
         output={key: value for key, value in kwargs.items() if key in OUTPUT_KEYS},
         build={key: value for key, value in kwargs.items() if key in BUILD_KEYS},
-        shape=_requested_shape(kwargs),
+        shape=requested_shape(kwargs),
     )
-
-
-def _requested_shape(kwargs: Mapping[str, Any]) -> tuple[int, ...] | None:
-    shape = kwargs.get("shape")
-    embedding_dim = kwargs.get("embedding_dim")
-    if shape is not None and embedding_dim is not None:
-        if as_shape(shape, name="shape") != as_shape(embedding_dim, name="embedding_dim"):
-            raise ShapeMismatchError(
-                f"shape={shape!r} and embedding_dim={embedding_dim!r} disagree; pass only one of them",
-            )
-    if shape is not None:
-        return as_shape(shape, name="shape")
-    if embedding_dim is not None:
-        return as_shape(embedding_dim, name="embedding_dim")
-    return None
-
-
-def as_shape(value: Any, *, name: str) -> tuple[int, ...]:
-    """Normalise a shape given as an integer or a sequence of integers.
-
-    :param value:
-        The shape, e.g. ``32``, ``(32,)`` or ``[4, 8]``.
-    :param name:
-        The parameter name used in error messages.
-
-    :return:
-        The shape as a tuple of Python integers.
-
-    :raises InvalidShapeError:
-        If the value is not a positive integer or a sequence of positive integers; floats and strings are refused.
-    """
-    dims = (value,) if _is_integer(value) else value
-    if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
-        raise InvalidShapeError(f"{name} must be a positive integer or a sequence of them, but got {value!r}")
-    dims = tuple(dims)
-    if not all(_is_integer(dim) and dim > 0 for dim in dims):
-        raise InvalidShapeError(f"{name} must be a positive integer or a sequence of them, but got {value!r}")
-    return tuple(int(dim) for dim in dims)
-
-
-def _is_integer(value: Any) -> bool:
-    # a bool is an int to Python, but never a dimension
-    return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool)
-
-
-def as_kwargs(value: Mapping[str, Any] | None, *, name: str) -> dict[str, Any]:
-    """Copy a part's keyword arguments, refusing anything but a mapping with string keys.
-
-    :param value:
-        The keyword arguments, e.g. ``base_kwargs``, or ``None``.
-    :param name:
-        The parameter name used in error messages.
-
-    :return:
-        A fresh dictionary.
-
-    :raises InvalidPartError:
-        If the value is not a mapping from strings.
-    """
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
-        raise InvalidPartError(f"{name} must be a mapping of keyword arguments, but got {value!r}")
-    return dict(value)
 
 
 def build_part(

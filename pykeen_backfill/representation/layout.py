@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy
 import torch
 
-from .errors import IdTypeError, InvalidIdsError
+from ..errors import IdTypeError, InvalidIdsError
 
 __all__ = [
     "IdLayout",

@@ -1,10 +1,14 @@
-"""Register representation plugins as soon as ``pykeen.nn`` is imported, without importing PyKEEN early.
+"""Register representation plugins as soon as ``pykeen.nn`` is imported, whatever the user imports first.
 
 PyKEEN does not load representation entry points itself. The installed distribution therefore ships a ``.pth`` file,
 which Python's :mod:`site` runs at interpreter start-up; it imports :mod:`pykeen_backfill`, whose package module is
 deliberately light and calls :func:`register_when_ready`. That installs a tiny finder at the front of
-:data:`sys.meta_path` which ignores every import except ``pykeen.nn``; once ``pykeen.nn`` has executed, the finder
-registers the plugins and removes itself. An interpreter that never imports PyKEEN pays for importing this module only.
+:data:`sys.meta_path` which watches two kinds of imports only: ``pykeen.nn``, and this package's own modules.
+Registration runs once ``pykeen.nn`` has executed *and* no module of this package is half-way through its own
+execution, since registering loads our plugin, which imports our modules: if one of them were still executing (say
+the user's first import was ``pykeen_backfill.warm_start``, which imports PyKEEN), it would be seen half-defined. The
+finder retries after each watched module finishes, registers once, and removes itself. An interpreter that never
+imports PyKEEN pays for importing this module only.
 
 Set the environment variable ``PYKEEN_BACKFILL_AUTOLOAD=0`` to switch the start-up hook off; an explicit
 ``import pykeen_backfill`` still registers.
@@ -25,7 +29,6 @@ __all__ = [
     "ENV_VAR",
     "TARGET",
     "is_disabled",
-    "register_deferred",
     "register_when_ready",
 ]
 
@@ -35,13 +38,13 @@ ENV_VAR = "PYKEEN_BACKFILL_AUTOLOAD"
 #: the module whose import triggers registration
 TARGET = "pykeen.nn"
 
+#: this package; its modules are watched so that registration never sees one of them half-executed
+PACKAGE = __name__.split(".")[0]
+
 _OFF = frozenset({"0", "false", "no", "off"})
 
-#: the module that defines the class our own plugin contributes; it imports ``pykeen.nn`` itself
-_OWN_MODULE = "pykeen_backfill.representation"
-
-#: whether a registration waits for :data:`_OWN_MODULE` to finish executing
-_deferred = False
+#: whether the plugins have been registered by this hook
+_done = False
 
 
 def is_disabled() -> bool:
@@ -50,27 +53,37 @@ def is_disabled() -> bool:
 
 
 def register_when_ready() -> None:
-    """Register plugins now if ``pykeen.nn`` is loaded, else once it is; never raises."""
-    module = sys.modules.get(TARGET)
-    if module is not None and hasattr(module, "representation_resolver"):
-        _register()
-    elif not any(isinstance(finder, _PostImportFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _PostImportFinder())
-
-
-def _register() -> None:
-    if _own_module_executing():
-        # `pykeen.nn` was imported by our representation module, whose class does not exist yet: registering now
-        # would skip our own plugin; the module calls `register_deferred` once the class is defined
-        global _deferred
-        _deferred = True
+    """Register plugins now if nothing stands in the way, else as soon as nothing does; never raises."""
+    if _done:
         return
-    _register_now()
+    if not any(isinstance(finder, _PostImportFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _PostImportFinder())
+    _try_register()
 
 
-def _register_now() -> None:
+def _executing(module: Any) -> bool:
+    # the import system flags a module's spec while the module body runs
+    return getattr(getattr(module, "__spec__", None), "_initializing", False) is True
+
+
+def _ready() -> bool:
+    target = sys.modules.get(TARGET)
+    if target is None or _executing(target) or not hasattr(target, "representation_resolver"):
+        return False
+    # the package module itself is left out: it registers as its very last step, with everything defined
+    prefix = PACKAGE + "."
+    return not any(_executing(module) for name, module in list(sys.modules.items()) if name.startswith(prefix))
+
+
+def _try_register() -> None:
+    global _done
+    if _done or not _ready():
+        return
+    _done = True
+    for finder in [finder for finder in sys.meta_path if isinstance(finder, _PostImportFinder)]:
+        sys.meta_path.remove(finder)
     try:
-        from .registry import register_plugins
+        from .loader import register_plugins
 
         register_plugins(strict=False)
     except Exception as error:  # noqa: BLE001 -- registration must never break the import of pykeen.nn
@@ -82,28 +95,18 @@ def _register_now() -> None:
         )
 
 
-def register_deferred() -> None:
-    """Register plugins if an earlier attempt had to wait for this package's representation module to execute."""
-    global _deferred
-    if _deferred:
-        _deferred = False
-        _register_now()
-
-
-def _own_module_executing() -> bool:
-    module = sys.modules.get(_OWN_MODULE)
-    # the import system flags a module's spec while the module body runs
-    return module is not None and getattr(module.__spec__, "_initializing", False) is True
+def _watched(fullname: str) -> bool:
+    return fullname == TARGET or fullname.startswith(PACKAGE + ".")
 
 
 class _PostImportFinder:
-    """A meta path finder that delegates the import of :data:`TARGET` and runs registration after it."""
+    """A meta path finder that delegates the import of watched modules and tries to register after each."""
 
     def __init__(self) -> None:
         self._searching = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != TARGET or self._searching:
+        if self._searching or not _watched(fullname):
             return None
         import importlib.util
 
@@ -115,16 +118,15 @@ class _PostImportFinder:
             self._searching = False
         if spec is None or spec.loader is None:
             return spec
-        spec.loader = _RegisteringLoader(spec.loader, finder=self)
+        spec.loader = _RegisteringLoader(spec.loader)
         return spec
 
 
 class _RegisteringLoader:
-    """Wraps the real loader of :data:`TARGET`; registers plugins once the module has executed."""
+    """Wraps the real loader of a watched module; tries to register once the module has executed."""
 
-    def __init__(self, loader: Any, *, finder: _PostImportFinder) -> None:
+    def __init__(self, loader: Any) -> None:
         self._loader = loader
-        self._finder = finder
 
     def __getattr__(self, name: str) -> Any:
         # get_source, get_resource_reader, is_package, ... behave as the real loader's
@@ -139,6 +141,7 @@ class _RegisteringLoader:
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
         self._loader.exec_module(module)
-        if self._finder in sys.meta_path:
-            sys.meta_path.remove(self._finder)
-        _register()
+        # the import system clears the flag only after this returns; a retry must not see this module as executing
+        if module.__spec__ is not None:
+            module.__spec__._initializing = False
+        _try_register()

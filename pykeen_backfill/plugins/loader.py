@@ -17,9 +17,9 @@ import pluggy
 from class_resolver import ClassResolver
 from pykeen.nn.representation import Representation
 
-from . import plugin as own_plugin
-from .errors import PluginConflictError
-from .hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME, RepresentationHookSpec
+from ..errors import PluginConflictError
+from . import own as own_plugin
+from .hookspec import ENTRY_POINT_GROUP, PROJECT_NAME, RepresentationHookSpec
 
 __all__ = [
     "PluginWarning",
@@ -32,6 +32,10 @@ OWN_PLUGIN_NAME = "backfill"
 
 #: the distribution that ships pykeen-backfill's own plugin
 OWN_DISTRIBUTION = "pykeen-backfill"
+
+#: the entry point values of our own plugin, which is always registered directly; metadata written by version 0.1.0
+#: still names its old module
+_OWN_VALUES = frozenset({own_plugin.__name__, "pykeen_backfill.plugin"})
 
 
 class PluginWarning(UserWarning):
@@ -107,7 +111,7 @@ def _load_manager(*, group: str, strict: bool) -> pluggy.PluginManager:
     # ours first and always, also from a source checkout on sys.path, which has no entry points
     manager.register(own_plugin, name=OWN_PLUGIN_NAME)
     for entry_point in importlib.metadata.entry_points(group=group):
-        if entry_point.value == own_plugin.__name__:
+        if entry_point.value in _OWN_VALUES:
             continue
         if manager.has_plugin(entry_point.name):
             _problem(

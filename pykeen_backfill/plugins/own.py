@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pykeen.nn.representation import Representation
+from typing import TYPE_CHECKING
 
-from .hookspecs import hookimpl
+from .hookspec import hookimpl
+
+if TYPE_CHECKING:
+    from pykeen.nn.representation import Representation
 
 __all__ = ["pykeen_representations"]
 
@@ -12,6 +15,6 @@ __all__ = ["pykeen_representations"]
 @hookimpl
 def pykeen_representations() -> list[type[Representation]]:
     """Contribute the backfill representation, which supersedes PyKEEN's built-in of the same name."""
-    from .representation import BackfillRepresentation
+    from ..representation.backfill import BackfillRepresentation
 
     return [BackfillRepresentation]

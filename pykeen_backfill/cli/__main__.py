@@ -1,0 +1,5 @@
+"""``python -m pykeen_backfill.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,55 @@
+"""``pykeen-backfill plan``: what a warm start reuses, backfills and drops, before any training."""
+
+from __future__ import annotations
+
+import pathlib
+
+import click
+
+from .common import UserError, user_errors
+
+__all__ = ["plan"]
+
+
+@click.command(short_help="Warm start: what is reused, new, dropped.")
+@click.option(
+    "--pretrained",
+    multiple=True,
+    required=True,
+    help="A run directory (save_to_directory) or an export directory; repeat for several sources, the first wins.",
+)
+@click.option("--dataset", help="The new graph: a dataset known to PyKEEN, e.g. nations.")
+@click.option(
+    "--training",
+    type=click.Path(path_type=pathlib.Path),
+    help="The new graph: a training triples file, or a directory written by TriplesFactory.to_path_binary.",
+)
+@click.option(
+    "--index", type=click.IntRange(min=0), default=0, show_default=True, help="Which representation per entity."
+)
+@click.option("--embedding-dim", type=click.IntRange(min=1), help="The new model's dimension, to check against.")
+@click.option("--allow-pickle", is_flag=True, help="Unpickle trained_model.pkl to read shapes; only for trusted runs.")
+def plan(
+    pretrained: tuple[str, ...],
+    dataset: str | None,
+    training: pathlib.Path | None,
+    index: int,
+    embedding_dim: int | None,
+    allow_pickle: bool,
+) -> None:
+    """Show which entities and relations a warm start reuses, backfills and drops, before any training.
+
+    Exits with status 1 if the dimensions do not fit, and 2 on errors.
+    """
+    from ..warm_start import plan_warm_start
+
+    if (dataset is None) == (training is None):
+        raise UserError("plan needs exactly one of --dataset NAME and --training PATH")
+    with user_errors():
+        result = plan_warm_start(
+            list(pretrained), dataset if training is None else training, index=index, allow_pickle=allow_pickle
+        )
+    expected = None if embedding_dim is None else (embedding_dim,)
+    click.echo(result.format(expected))
+    if result.shape_problems(expected):
+        raise SystemExit(1)

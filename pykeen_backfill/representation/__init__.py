@@ -1,0 +1,20 @@
+"""The backfill representation: a class, the layout of its ids, and the parts it composes.
+
+- :mod:`.backfill`: :class:`BackfillRepresentation` itself, construction by delegation and the forward paths;
+- :mod:`.sources`: how the user describes the bases (:class:`BaseSource`, several bases, a warm start);
+- :mod:`.parts`: building and checking the bases and the backfill;
+- :mod:`.kwargs`: where the keyword arguments a model injects go;
+- :mod:`.keep`: the values a model's initialisation must leave as they are;
+- :mod:`.layout`: which part serves which id, at which row;
+- :mod:`.lookup`: the kernels of a lookup.
+"""
+
+from __future__ import annotations
+
+from .backfill import BackfillRepresentation
+from .sources import BaseSource
+
+__all__ = [
+    "BackfillRepresentation",
+    "BaseSource",
+]

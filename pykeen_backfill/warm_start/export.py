@@ -1,0 +1,84 @@
+"""Export the vectors of a trusted run, with their labels, to files that load without unpickling."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy
+import torch
+
+from ..errors import PretrainedFormatError, ShapeMismatchError
+from .labels import TARGETS
+from .readers import MANIFEST, MANIFEST_FORMAT, _ModelReader, open_pretrained
+
+if TYPE_CHECKING:
+    from pykeen.pipeline import PipelineResult
+
+__all__ = [
+    "export_vectors",
+]
+
+
+def export_vectors(
+    source: str | pathlib.Path | PipelineResult,
+    out: str | pathlib.Path,
+    *,
+    allow_pickle: bool = False,
+    tensor_format: Literal["pt", "npy"] = "pt",
+) -> pathlib.Path:
+    """Write the entity and relation vectors of a run, with their labels, in a format that loads without pickle.
+
+    :param source:
+        A run directory or a :class:`~pykeen.pipeline.PipelineResult`.
+    :param out:
+        The export directory; created if needed. Existing files of the same names are overwritten.
+    :param allow_pickle:
+        Whether the model of a run directory may be unpickled. Only pass ``True`` for runs you trust.
+    :param tensor_format:
+        ``"pt"`` (:func:`torch.save` of the tensor alone) or ``"npy"`` (:func:`numpy.save`, without pickle).
+
+    :return:
+        The path of the manifest.
+
+    :raises PretrainedFormatError:
+        If the source is not a model.
+    """
+    if tensor_format not in ("pt", "npy"):
+        raise ValueError(f"tensor_format must be 'pt' or 'npy', but got {tensor_format!r}")
+    reader = open_pretrained(source, allow_pickle=allow_pickle)
+    if not isinstance(reader, _ModelReader):
+        raise PretrainedFormatError(f"{reader.description} is not a run: only a run's model can be exported")
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"format": MANIFEST_FORMAT, "version": 1, "model": type(reader.model).__name__}
+    for target in TARGETS:
+        manifest[target] = _export_target(reader, target, out=out, tensor_format=tensor_format)
+    path = out.joinpath(MANIFEST)
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _export_target(reader: _ModelReader, target: str, *, out: pathlib.Path, tensor_format: str) -> dict[str, Any]:
+    tables = [reader.table(target, index) for index in range(len(reader.representations(target)))]
+    files, shapes = [], []
+    for index, table in enumerate(tables):
+        name = f"{target}_{index}.{tensor_format}"
+        if tensor_format == "npy":
+            numpy.save(out.joinpath(name), table.vectors.numpy(), allow_pickle=False)
+        else:
+            torch.save(table.vectors.contiguous(), out.joinpath(name))
+        files.append(name)
+        shapes.append(list(table.shape))
+    # every representation of a target has the same rows, so one labels file serves all
+    labels = tables[0].labels
+    if any(len(table.labels) != len(labels) for table in tables):
+        raise ShapeMismatchError(f"the {target} representations of {reader.description} differ in their rows")
+    if any(not label or "\n" in label or "\r" in label for label in labels):
+        labels_name = f"{target}_labels.json"
+        out.joinpath(labels_name).write_text(json.dumps(list(labels), ensure_ascii=False), encoding="utf-8")
+    else:
+        labels_name = f"{target}_labels.txt"
+        out.joinpath(labels_name).write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+    return {"labels": labels_name, "vectors": files, "shapes": shapes}
