@@ -23,6 +23,7 @@ __all__ = [
     "RepresentationIndexError",
     "NoSharedLabelsError",
     "ConfigError",
+    "NoEntityVectorsError",
 ]
 
 
@@ -96,3 +97,7 @@ class NoSharedLabelsError(BackfillError, ValueError):
 
 class ConfigError(BackfillError, ValueError):
     """Raised for a configuration file or mapping that cannot be run, with a message naming the offending part."""
+
+
+class NoEntityVectorsError(ConfigError):
+    """Raised when a backfill is asked of a model without trainable per-entity vectors to put it in place of."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError
+from .routes import check_entity_vectors, entity_model_class
 
 if TYPE_CHECKING:
     from pykeen.datasets import Dataset
@@ -144,9 +145,8 @@ def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
     if not isinstance(model_kwargs, Mapping):
         raise ConfigError(f"pipeline.model_kwargs in {source} must be a mapping, but is {model_kwargs!r}")
     model_cls = model_class(model, interaction, source=source)
-    from ..representation.kwargs import keywords_accepted_by
-
-    accepted = keywords_accepted_by(model_cls)
+    check_entity_vectors(model_cls, model_kwargs, source=source)
+    accepted = _accepted_model_keywords(model_cls, model_kwargs)
     unknown = sorted(set(model_kwargs).difference(accepted)) if accepted is not None else []
     if unknown:
         raise ConfigError(
@@ -154,6 +154,24 @@ def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
         )
     for target in REPRESENTATION_KWARGS:
         _check_representation_hints(model_kwargs.get(f"{target}_representations"), target=target, source=source)
+
+
+def _accepted_model_keywords(model_cls: type, model_kwargs: Mapping[str, Any]) -> frozenset[str] | None:
+    """Return the keywords a model accepts, following its ``**kwargs`` to where they really go."""
+    from pykeen.models import ERModel
+
+    from ..representation.kwargs import keywords_accepted_by
+
+    accepted = keywords_accepted_by(model_cls)
+    inner = entity_model_class(model_cls, model_kwargs)
+    if inner is not model_cls:
+        # a meta model: what it does not take itself goes to its base model
+        theirs = _accepted_model_keywords(inner, model_kwargs)
+        accepted = None if accepted is None or theirs is None else accepted | theirs
+    if accepted is not None and issubclass(inner, ERModel):
+        # representation keyword arguments are taken out and placed while the model is built (see .routes)
+        accepted = accepted | set(REPRESENTATION_KWARGS.values()) | {"entity_representations"}
+    return accepted
 
 
 def _check_dataset(kwargs: Mapping[str, Any], *, source: str) -> None:

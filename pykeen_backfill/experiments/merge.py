@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .config import REPRESENTATION_KWARGS, Target, config_dataset, model_class
+from .routes import entity_model_class, place_entity_representation, route_model_kwargs
 
 __all__ = [
     "OneOrManyKwargs",
@@ -71,31 +72,37 @@ def prepare_representation_kwargs(
 
 def split_representation_kwargs(
     pipeline_kwargs: Mapping[str, Any],
-) -> tuple[dict[str, Any], dict[Target, OneOrManyKwargs]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Take the representation keyword arguments out of a pipeline's ``model_kwargs`` and prepare them.
 
     :param pipeline_kwargs:
         The ``pipeline`` entry of a configuration.
 
     :return:
-        A pair of the pipeline keyword arguments without them (the input is not modified), and the prepared keyword
-        arguments by target (see :func:`prepare_representation_kwargs`), for :func:`merged_representation_kwargs`.
+        A pair of the pipeline keyword arguments without them (the input is not modified), and the keyword arguments
+        of :func:`merged_representation_kwargs`: the prepared keyword arguments by target (see
+        :func:`prepare_representation_kwargs`), and the entity representation hint where the model cannot take it
+        itself (see :func:`~pykeen_backfill.experiments.routes.route_model_kwargs`).
     """
     from pykeen.models import ERModel
 
     pipeline_kwargs = dict(pipeline_kwargs)
     model_kwargs = dict(pipeline_kwargs.get("model_kwargs") or {})
-    user: dict[Target, OneOrManyKwargs] = {}
+    user: dict[str, Any] = {}
     model_cls = model_class(pipeline_kwargs.get("model"), pipeline_kwargs.get("interaction"), source="the config")
-    if not issubclass(model_cls, ERModel):
+    if not issubclass(entity_model_class(model_cls, model_kwargs), ERModel):
         # only ERModel builds representations from these; other models keep them and report them as they see fit
         return pipeline_kwargs, user
     for target, key in REPRESENTATION_KWARGS.items():
         value = model_kwargs.pop(key, None)
         if value is not None:
             user[target] = prepare_representation_kwargs(value, target=target, pipeline_kwargs=pipeline_kwargs)
-    if user:
-        pipeline_kwargs["model_kwargs"] = model_kwargs
+    model_kwargs, hint, entity = route_model_kwargs(model_cls, model_kwargs, user.pop("entity", None))
+    if entity is not None:
+        user["entity"] = entity
+    if hint is not None:
+        user["entity_representations"] = hint
+    pipeline_kwargs["model_kwargs"] = model_kwargs
     return pipeline_kwargs, user
 
 
@@ -145,7 +152,7 @@ def merge_representation_kwargs(
 
 
 #: the user's representation kwargs of the run in progress in this context; None outside of a run
-_PENDING: contextvars.ContextVar[Mapping[Target, OneOrManyKwargs] | None] = contextvars.ContextVar(
+_PENDING: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
     "pykeen_backfill_pending_representation_kwargs", default=None
 )
 _PATCH_LOCK = threading.Lock()
@@ -157,6 +164,7 @@ _original_build: Any = None
 def merged_representation_kwargs(
     entity: OneOrManyKwargs | None = None,
     relation: OneOrManyKwargs | None = None,
+    entity_representations: Any = None,
 ) -> Iterator[None]:
     """Merge representation keyword arguments into every :class:`~pykeen.models.ERModel` built inside the block.
 
@@ -167,16 +175,27 @@ def merged_representation_kwargs(
         with merged_representation_kwargs(entity=dict(base_ids=[0, 1, 2])):
             model = TransE(triples_factory=factory, entity_representations="backfill")
 
+    With ``entity_representations``, the entity representations are built from this hint, placed where the model
+    keeps its per-entity vectors (see :mod:`.routes`). Models that build their entity representations on top of such
+    vectors (RGCN's message passing, the literal models) cannot be given it themselves::
+
+        with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=[0, 1, 2])):
+            model = RGCN(triples_factory=factory, embedding_dim=32)
+
     Outside the block, in other threads and in other :mod:`contextvars` contexts, models are built as usual.
 
     :param entity:
         The user's keyword arguments for entity representations.
     :param relation:
         The user's keyword arguments for relation representations.
+    :param entity_representations:
+        A hint for the entity representations, for a model that is not given it itself.
 
     :yields: nothing; the merge applies while the block runs.
     """
-    pending: dict[Target, OneOrManyKwargs] = {}
+    pending: dict[str, Any] = {}
+    if entity_representations is not None:
+        pending["entity_representations"] = entity_representations
     if entity is not None:
         pending["entity"] = entity
     if relation is not None:
@@ -221,7 +240,16 @@ def _build_with_user_kwargs(
     **kwargs: Any,
 ) -> Any:
     pending = _PENDING.get() or {}
-    representations_kwargs = merge_representation_kwargs(representations_kwargs, pending.get(label), target=label)
+
+    def merge(injected: OneOrManyKwargs | None) -> OneOrManyKwargs | None:
+        return merge_representation_kwargs(injected, pending.get(label), target=label)
+
+    if label == "entity":
+        representations, representations_kwargs = place_entity_representation(
+            representations, representations_kwargs, hint=pending.get("entity_representations"), merge=merge
+        )
+    else:
+        representations_kwargs = merge(representations_kwargs)
     return _original_build(
         self,
         triples_factory=triples_factory,

@@ -1,0 +1,233 @@
+"""Where a model keeps its trainable per-entity vectors, and how a user's entity representation reaches them.
+
+Most of PyKEEN's models pass the user's ``entity_representations`` straight to :class:`~pykeen.models.ERModel`, which
+builds one vector per entity from it. Some build their entity representations on top of such vectors:
+
+- :class:`~pykeen.models.RGCN` builds an :class:`~pykeen.nn.message_passing.RGCNRepresentation`, whose message
+  passing starts from per-entity input features (its ``entity_representations``);
+- the literal models (:class:`~pykeen.models.DistMultLiteral`, ...) combine per-entity vectors with fixed numeric
+  literals in a :class:`~pykeen.nn.representation.CombinedRepresentation` (its first ``base``);
+- :class:`~pykeen.models.CompGCN` builds its encoder before :class:`~pykeen.models.ERModel` sees anything; its
+  ``encoder_kwargs`` name the encoder's input representations.
+
+For these, a backfill belongs where the per-entity vectors are, and this module puts it there. Models without
+per-entity vectors (NodePiece represents every entity by tokens; the mock model has no representations) are refused
+with a :class:`NoEntityVectorsError` that says why and what to do instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import ConfigError, NoEntityVectorsError
+
+__all__ = [
+    "NoEntityVectorsError",
+    "refusal",
+    "check_entity_vectors",
+    "entity_model_class",
+    "route_model_kwargs",
+    "place_entity_representation",
+]
+
+
+#: the keyword that names the entity representations in a model's constructor
+HINT = "entity_representations"
+#: the keyword that carries their keyword arguments
+KWARGS = "entity_representations_kwargs"
+
+_NODEPIECE = (
+    "{name} has no per-entity vectors to backfill: it represents every entity, a new one included, by tokens (anchor "
+    "entities and relations) whose embeddings all entities share. It needs no backfill for a grown graph; train it "
+    "without entity_representations, or use a model with one vector per entity (e.g. DistMult, TransE, RGCN)"
+)
+_NO_REPRESENTATIONS = (
+    "{name} has no entity representations at all, so a backfill cannot take part in it; use a model with one vector "
+    "per entity (e.g. DistMult, TransE, RGCN)"
+)
+
+
+def _refusals() -> dict[type, str]:
+    from pykeen.models import FixedModel, InductiveNodePiece, NodePiece
+
+    return {NodePiece: _NODEPIECE, InductiveNodePiece: _NODEPIECE, FixedModel: _NO_REPRESENTATIONS}
+
+
+def refusal(model_cls: type) -> str | None:
+    """Return why a model cannot take a backfill for its entities, or ``None`` if it can.
+
+    :param model_cls:
+        A model class, e.g. from :data:`pykeen.models.model_resolver`.
+
+    :return:
+        The reason and what to do instead, or ``None``.
+    """
+    for klass, reason in _refusals().items():
+        if issubclass(model_cls, klass):
+            return reason.format(name=model_cls.__name__)
+    return None
+
+
+def check_entity_vectors(model_cls: type, model_kwargs: Mapping[str, Any], *, source: str = "the config") -> None:
+    """Refuse an entity representation hint for a model that has no per-entity vectors.
+
+    :param model_cls:
+        The model class.
+    :param model_kwargs:
+        The model's keyword arguments.
+    :param source:
+        What to call the configuration in the message.
+
+    :raises NoEntityVectorsError:
+        If ``model_kwargs`` names entity representations (or their keyword arguments) and the model has no per-entity
+        vectors to put them in place of.
+    """
+    if model_kwargs.get(HINT) is None and model_kwargs.get(KWARGS) is None:
+        return
+    reason = refusal(entity_model_class(model_cls, model_kwargs))
+    if reason is not None:
+        given = {key: model_kwargs[key] for key in (HINT, KWARGS) if model_kwargs.get(key) is not None}
+        shown = ", ".join(f"{key}={value!r}" for key, value in given.items())
+        raise NoEntityVectorsError(f"pipeline.model_kwargs in {source} gives {shown}, but {reason}")
+
+
+def entity_model_class(model_cls: type, model_kwargs: Mapping[str, Any]) -> type:
+    """Return the class of the model that builds the entity representations.
+
+    :class:`~pykeen.models.CooccurrenceFilteredModel` passes its further keyword arguments to a base model (its
+    ``base``, RotatE by default); every other model builds its own.
+
+    :param model_cls:
+        The model class named in a configuration.
+    :param model_kwargs:
+        Its keyword arguments.
+
+    :return:
+        The class whose constructor receives the entity representation keyword arguments.
+    """
+    from pykeen.models import CooccurrenceFilteredModel, model_resolver
+
+    if issubclass(model_cls, CooccurrenceFilteredModel):
+        base = model_kwargs.get("base", _default(model_cls, "base"))
+        inner = type(base) if isinstance(base, model_resolver.base) else model_resolver.lookup(base)
+        return entity_model_class(inner, model_kwargs)
+    return model_cls
+
+
+def route_model_kwargs(
+    model_cls: type, model_kwargs: Mapping[str, Any], user: Any = None
+) -> tuple[dict[str, Any], Any, Any]:
+    """Take a single entity representation hint out of a model's keyword arguments, or route it into the model's own.
+
+    What is taken out is placed where the model keeps its per-entity vectors by :func:`place_entity_representation`
+    while the model is built. A list of hints (one per representation) stays where it is: the model takes it as is.
+    CompGCN builds its encoder before :class:`~pykeen.models.ERModel` sees anything, so both the hint and the user's
+    keyword arguments go into its ``encoder_kwargs`` here.
+
+    :param model_cls:
+        The model class.
+    :param model_kwargs:
+        The model's keyword arguments, without the entity representation keyword arguments; not modified.
+    :param user:
+        The user's entity representation keyword arguments, if any.
+
+    :return:
+        A triple of the keyword arguments to build the model with, the hint and the user's keyword arguments left to
+        place while the model is built (each ``None`` if there is none, or if it has been routed here).
+
+    :raises ConfigError:
+        If CompGCN is given more than one mapping of entity representation keyword arguments.
+    """
+    from pykeen.models import CompGCN
+
+    model_kwargs = dict(model_kwargs)
+    hint = model_kwargs.get(HINT)
+    if isinstance(hint, (list, tuple)):
+        return model_kwargs, None, user
+    model_kwargs.pop(HINT, None)
+    model_cls = entity_model_class(model_cls, model_kwargs)
+    if not issubclass(model_cls, CompGCN) or (hint is None and user is None):
+        return model_kwargs, hint, user
+    if user is not None and not isinstance(user, Mapping):
+        if len(user) != 1:
+            raise ConfigError(f"{model_cls.__name__} builds one entity representation, but {KWARGS} gives {len(user)}")
+        (user,) = user
+    embedding_dim = model_kwargs.get("embedding_dim", _default(model_cls, "embedding_dim"))
+    encoder_kwargs = dict(model_kwargs.get("encoder_kwargs") or {})
+    default = dict(embedding_dim=embedding_dim)
+    # CompGCN gives the relations the entities' keyword arguments unless told otherwise: they keep the plain ones
+    encoder_kwargs.setdefault("relation_representations_kwargs", encoder_kwargs.get(KWARGS) or default)
+    encoder_kwargs[KWARGS] = {**(encoder_kwargs.get(KWARGS) or default), **(user or {})}
+    if hint is not None:
+        encoder_kwargs[HINT] = hint
+    model_kwargs["encoder_kwargs"] = encoder_kwargs
+    return model_kwargs, None, None
+
+
+def _default(cls: type, name: str) -> Any:
+    return inspect.signature(cls.__init__).parameters[name].default
+
+
+def place_entity_representation(
+    representations: Any,
+    kwargs: Any,
+    *,
+    hint: Any,
+    merge: Callable[[Any], Any],
+) -> tuple[Any, Any]:
+    """Put a user's entity representation where a model keeps its per-entity vectors, while the model is built.
+
+    :param representations:
+        The entity representations the model passes to :class:`~pykeen.models.ERModel`.
+    :param kwargs:
+        Their keyword arguments, as the model passes them.
+    :param hint:
+        The user's entity representation hint, or ``None`` if the model got it itself.
+    :param merge:
+        Merges the user's keyword arguments over the ones the model gives the per-entity vectors.
+
+    :return:
+        The representations and keyword arguments to build.
+
+    :raises NoEntityVectorsError:
+        If the model's entity representations have no per-entity vectors (e.g. NodePiece's).
+    """
+    from pykeen.nn import CombinedRepresentation, NodePieceRepresentation, representation_resolver
+
+    cls = _lookup_class(representation_resolver, representations)
+    if cls is not None and issubclass(cls, NodePieceRepresentation):
+        raise NoEntityVectorsError(_NODEPIECE.format(name="A model built on NodePieceRepresentation"))
+    if cls is not None and issubclass(cls, CombinedRepresentation) and isinstance(kwargs, Mapping):
+        # the literal models: the first base is learned, the rest are fixed literals
+        bases, bases_kwargs = list(_as_list(kwargs.get("base"))), list(_as_list(kwargs.get("base_kwargs")))
+        bases[0] = bases[0] if hint is None else hint
+        bases_kwargs[0] = merge(bases_kwargs[0])
+        return representations, {**kwargs, "base": bases, "base_kwargs": bases_kwargs}
+    if cls is not None and isinstance(kwargs, Mapping) and {HINT, KWARGS} <= _parameters(cls):
+        # a message passing representation: its input features are the per-entity vectors
+        inner_hint = kwargs.get(HINT) if hint is None else hint
+        return representations, {**kwargs, HINT: inner_hint, KWARGS: merge(kwargs.get(KWARGS))}
+    return (representations if hint is None else hint), merge(kwargs)
+
+
+def _lookup_class(resolver: Any, hint: Any) -> type | None:
+    if hint is None or isinstance(hint, (list, tuple)):
+        return None
+    if isinstance(hint, resolver.base):
+        return type(hint)
+    try:
+        return resolver.lookup(hint)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return [None]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _parameters(cls: type) -> set[str]:
+    return set(inspect.signature(cls.__init__).parameters)

@@ -1,0 +1,82 @@
+"""Literal models: a backfill for the learned half of their entity representations, the literals kept as they are."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+import torch
+from pykeen.datasets import get_dataset
+from pykeen.models import DistMultLiteral
+from pykeen.nn import init
+from pykeen.triples import TriplesNumericLiteralsFactory
+
+from pykeen_backfill import BackfillRepresentation
+from pykeen_backfill.experiments import merged_representation_kwargs, pipeline_from_config
+
+KNOWN = [3, 0, 7, 11]
+
+
+@pytest.fixture(scope="module")
+def literals() -> numpy.ndarray:
+    return numpy.random.default_rng(1).standard_normal((14, 2)).astype(numpy.float32)
+
+
+@pytest.fixture(scope="module")
+def factories(literals: numpy.ndarray) -> dict[str, TriplesNumericLiteralsFactory]:
+    """Nations' splits, each with two generated numeric literals per entity."""
+    dataset = get_dataset(dataset="nations")
+    return {
+        split: TriplesNumericLiteralsFactory(
+            mapped_triples=factory.mapped_triples,
+            entity_to_id=factory.entity_to_id,
+            relation_to_id=factory.relation_to_id,
+            numeric_literals=literals,
+            literals_to_id={"population": 0, "area": 1},
+        )
+        for split, factory in dict(
+            training=dataset.training, testing=dataset.testing, validation=dataset.validation
+        ).items()
+    }
+
+
+@pytest.mark.parametrize("model", ["DistMultLiteral", "ComplExLiteral"])
+def test_literal_model_trains_with_a_frozen_base(
+    model: str, factories: dict[str, TriplesNumericLiteralsFactory], literals: numpy.ndarray
+) -> None:
+    # ComplEx keeps its complex vectors as pairs of real numbers
+    vectors = torch.rand(len(KNOWN), 8, 2) if model == "ComplExLiteral" else torch.rand(len(KNOWN), 8)
+    config = dict(
+        pipeline=dict(
+            model=model,
+            model_kwargs=dict(
+                embedding_dim=8,
+                entity_representations="backfill",
+                entity_representations_kwargs=dict(
+                    base_ids=KNOWN,
+                    base_kwargs=dict(initializer=init.PretrainedInitializer(tensor=vectors), trainable=False),
+                ),
+            ),
+            training_kwargs=dict(num_epochs=2, batch_size=512, use_tqdm=False),
+            evaluation_kwargs=dict(batch_size=256, use_tqdm=False),
+            random_seed=0,
+            **factories,
+        )
+    )
+    result = pipeline_from_config(config)
+    combined = result.model.entity_representations[0]
+    entities, literal_part = combined.base
+    assert isinstance(entities, BackfillRepresentation) and entities.base_ids.tolist() == KNOWN
+    served = entities(indices=torch.as_tensor(KNOWN)).detach()
+    assert torch.equal(torch.view_as_real(served) if served.is_complex() else served, vectors)
+    # the literals stay the literals
+    assert torch.equal(literal_part(indices=None).detach(), torch.as_tensor(literals))
+    assert result.losses[-1] < result.losses[0]
+
+
+def test_literal_model_in_python_with_the_merge(factories: dict[str, TriplesNumericLiteralsFactory]) -> None:
+    with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=KNOWN)):
+        model = DistMultLiteral(triples_factory=factories["training"], embedding_dim=8)
+    entities = model.entity_representations[0].base[0]
+    assert isinstance(entities, BackfillRepresentation) and entities.shape == (8,)
+    # the model's own initializer and size reach the backfill
+    assert entities.backfill(indices=None).shape == (14 - len(KNOWN), 8)
