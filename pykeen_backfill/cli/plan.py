@@ -16,7 +16,13 @@ __all__ = ["plan"]
     "--pretrained",
     multiple=True,
     required=True,
-    help="A run directory (save_to_directory) or an export directory; repeat for several sources, the first wins.",
+    help="A run directory (save_to_directory or pykeen experiments run) or an export directory; repeat for several "
+    "sources, the first wins.",
+)
+@click.option(
+    "--pretrained-dataset",
+    help="The data the --pretrained runs were trained on (a dataset name or triples file), for runs without "
+    "training_triples/ whose configuration does not name it.",
 )
 @click.option("--dataset", help="The new graph: a dataset known to PyKEEN, e.g. nations.")
 @click.option(
@@ -31,6 +37,7 @@ __all__ = ["plan"]
 @click.option("--allow-pickle", is_flag=True, help="Unpickle trained_model.pkl to read shapes; only for trusted runs.")
 def plan(
     pretrained: tuple[str, ...],
+    pretrained_dataset: str | None,
     dataset: str | None,
     training: pathlib.Path | None,
     index: int,
@@ -46,8 +53,9 @@ def plan(
     if (dataset is None) == (training is None):
         raise UserError("plan needs exactly one of --dataset NAME and --training PATH")
     with user_errors():
+        sources = [{"source": source, "dataset": pretrained_dataset} for source in pretrained]
         result = plan_warm_start(
-            list(pretrained), dataset if training is None else training, index=index, allow_pickle=allow_pickle
+            sources, dataset if training is None else training, index=index, allow_pickle=allow_pickle
         )
     expected = None if embedding_dim is None else (embedding_dim,)
     click.echo(result.format(expected))

@@ -27,6 +27,7 @@ def export_vectors(
     *,
     allow_pickle: bool = False,
     tensor_format: Literal["pt", "npy"] = "pt",
+    dataset: Any = None,
 ) -> pathlib.Path:
     """Write the entity and relation vectors of a run, with their labels, in a format that loads without pickle.
 
@@ -38,6 +39,9 @@ def export_vectors(
         Whether the model of a run directory may be unpickled. Only pass ``True`` for runs you trust.
     :param tensor_format:
         ``"pt"`` (:func:`torch.save` of the tensor alone) or ``"npy"`` (:func:`numpy.save`, without pickle).
+    :param dataset:
+        The data a run directory without ``training_triples/`` was trained on, for its labels, see
+        :func:`~pykeen_backfill.warm_start.open_pretrained`.
 
     :return:
         The path of the manifest.
@@ -47,7 +51,7 @@ def export_vectors(
     """
     if tensor_format not in ("pt", "npy"):
         raise ValueError(f"tensor_format must be 'pt' or 'npy', but got {tensor_format!r}")
-    reader = open_pretrained(source, allow_pickle=allow_pickle)
+    reader = open_pretrained(source, allow_pickle=allow_pickle, dataset=dataset)
     if not isinstance(reader, _ModelReader):
         raise PretrainedFormatError(f"{reader.description} is not a run: only a run's model can be exported")
     out = pathlib.Path(out)

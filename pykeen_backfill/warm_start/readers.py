@@ -5,8 +5,9 @@ rows. This module reads such tables from
 
 - a :class:`~pykeen.pipeline.PipelineResult` in memory;
 - a run directory written by :meth:`~pykeen.pipeline.PipelineResult.save_to_directory` (``trained_model.pkl`` and
-  ``training_triples/``). The model is a pickle, and unpickling runs code, so it is read only with
-  ``allow_pickle=True``; the labels are read from the run's TSV files, which is always safe;
+  ``training_triples/``), or by ``pykeen experiments run`` (see :mod:`~pykeen_backfill.warm_start.runs`). The model
+  is a pickle, and unpickling runs code, so it is read only with ``allow_pickle=True``; the labels are read from the
+  run's TSV files, or the dataset it was trained on, which is always safe;
 - an *export directory* written by :func:`~pykeen_backfill.warm_start.export_vectors`: a ``manifest.json``, one
   tensor file per representation and one labels file per target;
 - a single tensor file with a labels file (see :mod:`~pykeen_backfill.warm_start.tensors`).
@@ -23,7 +24,9 @@ import torch
 
 from ..errors import PretrainedFormatError, RepresentationIndexError, UnsafeFileError
 from .labels import checked_target, labels_by_id, read_id_map, read_labels_file, row_labels
+from .runs import CONFIGURATION, configured_dataset, find_replicate
 from .sources import LabelledVectors, PretrainedSource
+from .space import LabelsHint, new_labels
 from .tensors import read_tensor_file
 
 if TYPE_CHECKING:
@@ -183,17 +186,24 @@ class _ResultReader(_ModelReader):
 
 
 class _RunDirectoryReader(_ModelReader):
-    def __init__(self, path: pathlib.Path, *, allow_pickle: bool) -> None:
+    def __init__(self, path: pathlib.Path, *, allow_pickle: bool, dataset: LabelsHint | None = None) -> None:
         super().__init__(description=str(path))
         self.path = path
         self.allow_pickle = allow_pickle
-        if not path.joinpath(TRAINING_DIRECTORY).is_dir():
+        # the run's own labels first; else the id space of the data it was trained on
+        self.dataset = None if path.joinpath(TRAINING_DIRECTORY).is_dir() else dataset or configured_dataset(path)
+        if self.dataset is None and not path.joinpath(TRAINING_DIRECTORY).is_dir():
             raise PretrainedFormatError(
-                f"the run directory {path} has no {TRAINING_DIRECTORY}/ with the labels of its rows; "
-                "save the run with save_to_directory(..., save_training=True)",
+                f"the run directory {path} has no {TRAINING_DIRECTORY}/ with the labels of its rows, and no "
+                f"{CONFIGURATION}.json of `pykeen experiments run` names the data it was trained on; give that "
+                f'dataset as the source\'s dataset, e.g. {{"source": "{path}", "dataset": "nations"}} (on the '
+                "command line: --pretrained-dataset for plan, --dataset for export), or save the run with "
+                "save_to_directory(..., save_training=True)",
             )
 
     def labels(self, target: str) -> tuple[str, ...]:
+        if self.dataset is not None:
+            return new_labels(self.dataset, checked_target(target))
         return read_id_map(self.path.joinpath(TRAINING_DIRECTORY, f"{checked_target(target)}_to_id.tsv.gz"))
 
     def shape(self, target: str, index: int = 0) -> tuple[int, ...] | None:
@@ -259,17 +269,23 @@ def open_pretrained(
     *,
     labels_file: str | pathlib.Path | None = None,
     allow_pickle: bool = False,
+    dataset: LabelsHint | None = None,
 ) -> PretrainedReader:
     """Open a source of pre-trained vectors.
 
     :param source:
-        A run directory (``trained_model.pkl`` and ``training_triples/``), an export directory (``manifest.json``), a
+        A run directory (``trained_model.pkl`` and ``training_triples/``; or an output directory of
+        ``pykeen experiments run``, see ``dataset``), an export directory (``manifest.json``), a
         tensor file (``.pt``, ``.pth`` or ``.npy``), a :class:`~pykeen.pipeline.PipelineResult`, or a
         :class:`LabelledVectors`.
     :param labels_file:
         The labels file of a tensor file.
     :param allow_pickle:
         Whether the model of a run directory may be unpickled. Only pass ``True`` for files you trust.
+    :param dataset:
+        The data a run directory without ``training_triples/`` was trained on (a dataset name, a triples file, ...,
+        see :func:`~pykeen_backfill.warm_start.new_labels`), for its labels; by default, the dataset that the
+        configuration of ``pykeen experiments run`` names.
 
     :return:
         A reader; a run's model is unpickled only when its vectors are first needed.
@@ -293,8 +309,9 @@ def open_pretrained(
         return _TensorFileReader(path, labels_file)
     if path.joinpath(MANIFEST).is_file():
         return _ExportReader(path)
-    if path.joinpath(MODEL_FILE).is_file():
-        return _RunDirectoryReader(path, allow_pickle=allow_pickle)
+    replicate = find_replicate(path, model_file=MODEL_FILE) if path.is_dir() else None
+    if replicate is not None:
+        return _RunDirectoryReader(replicate, allow_pickle=allow_pickle, dataset=dataset)
     if path.is_dir():
         raise PretrainedFormatError(
             f"{path} holds neither {MANIFEST} (an export) nor {MODEL_FILE} (a run saved by save_to_directory)",
@@ -308,4 +325,5 @@ def open_source(source: PretrainedSource, *, allow_pickle: bool) -> PretrainedRe
         source.source,
         labels_file=source.labels_file,
         allow_pickle=allow_pickle if source.allow_pickle is None else source.allow_pickle,
+        dataset=source.dataset,
     )

@@ -75,6 +75,9 @@ class PretrainedSource:
 
     #: whether a pickled model may be read; ``None`` takes the value given to the representation
     allow_pickle: bool | None = None
+    #: the data a run directory without ``training_triples/`` was trained on, for its labels: a dataset name, a
+    #: triples file, ...; ``None``: the dataset its ``pykeen experiments run`` configuration names
+    dataset: Any = None
 
     @classmethod
     def coerce(cls, value: PretrainedSourceHint) -> PretrainedSource:
