@@ -200,14 +200,14 @@ def _failure(key: str, name: str, config: dict[str, Any], error: Exception) -> O
 
 
 def _backfill_paths(model: Any) -> list[str]:
-    from .. import BackfillRepresentation
+    from ..representation import BackfillRepresentation
 
     return [path for path, module in model.named_modules() if isinstance(module, BackfillRepresentation)]
 
 
 def _rows(model: Any) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Return copies of the base's and the backfill's rows of every backfill in a model, by module path."""
-    from .. import BackfillRepresentation
+    from ..representation import BackfillRepresentation
 
     rows = {}
     with torch.no_grad():
