@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError
-from .routes import check_entity_vectors, entity_model_class
+from .routes import check_entity_vectors, entity_model_class, ignores_extra_keywords
 
 if TYPE_CHECKING:
     from pykeen.datasets import Dataset
@@ -162,6 +162,8 @@ def _accepted_model_keywords(model_cls: type, model_kwargs: Mapping[str, Any]) -
 
     from ..representation.kwargs import keywords_accepted_by
 
+    if ignores_extra_keywords(model_cls):
+        return None
     accepted = keywords_accepted_by(model_cls)
     inner = entity_model_class(model_cls, model_kwargs)
     if inner is not model_cls:

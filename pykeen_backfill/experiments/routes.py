@@ -28,6 +28,7 @@ __all__ = [
     "refusal",
     "check_entity_vectors",
     "entity_model_class",
+    "ignores_extra_keywords",
     "route_model_kwargs",
     "place_entity_representation",
 ]
@@ -114,6 +115,20 @@ def entity_model_class(model_cls: type, model_kwargs: Mapping[str, Any]) -> type
         inner = type(base) if isinstance(base, model_resolver.base) else model_resolver.lookup(base)
         return entity_model_class(inner, model_kwargs)
     return model_cls
+
+
+def ignores_extra_keywords(model_cls: type) -> bool:
+    """Return whether a model takes any further keyword argument and ignores it, as PyKEEN's mock model does.
+
+    :param model_cls:
+        A model class.
+
+    :return:
+        Whether a keyword check would refuse what PyKEEN runs.
+    """
+    from pykeen.models import FixedModel
+
+    return issubclass(model_cls, FixedModel)
 
 
 def route_model_kwargs(
