@@ -129,3 +129,32 @@ def test_cooccurrencefiltered_forwards_keywords_to_its_base_model() -> None:
     result = pipeline_from_config(_config("cooccurrencefiltered", base="transe"))
     path, entities = _the_backfill(result.model)
     assert path == "base.entity_representations.0" and entities.base_ids.tolist() == KNOWN
+
+
+def test_compgcn_in_python_with_the_merge_says_where_the_hint_goes() -> None:
+    """CompGCN builds its encoder before anything can be placed: the error says to use its encoder_kwargs."""
+    from pykeen.models import CompGCN
+
+    factory = get_dataset(dataset="nations", dataset_kwargs=dict(create_inverse_triples=True)).training
+    with pytest.raises(ConfigError, match="encoder_kwargs"):
+        with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=KNOWN)):
+            CompGCN(triples_factory=factory, embedding_dim=8)
+    # as the message says, without anything of ours
+    model = CompGCN(
+        triples_factory=factory,
+        embedding_dim=8,
+        encoder_kwargs=dict(
+            entity_representations="backfill",
+            entity_representations_kwargs=dict(embedding_dim=8, base_ids=KNOWN),
+            relation_representations_kwargs=dict(embedding_dim=8),
+        ),
+    )
+    assert _the_backfill(model)[1].base_ids.tolist() == KNOWN
+
+
+def test_rgcn_with_a_list_of_one_hint() -> None:
+    config = _config("rgcn", num_layers=1)
+    config["pipeline"]["model_kwargs"]["entity_representations"] = ["backfill"]
+    config["pipeline"]["training_kwargs"] = dict(num_epochs=0, use_tqdm=False)
+    path, _ = _the_backfill(pipeline_from_config(config).model)
+    assert path == "entity_representations.0.entity_embeddings"

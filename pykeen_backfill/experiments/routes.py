@@ -137,7 +137,8 @@ def route_model_kwargs(
     """Take a single entity representation hint out of a model's keyword arguments, or route it into the model's own.
 
     What is taken out is placed where the model keeps its per-entity vectors by :func:`place_entity_representation`
-    while the model is built. A list of hints (one per representation) stays where it is: the model takes it as is.
+    while the model is built. A list of several hints (one per representation) stays where it is: the model takes
+    it as is.
     CompGCN builds its encoder before :class:`~pykeen.models.ERModel` sees anything, so both the hint and the user's
     keyword arguments go into its ``encoder_kwargs`` here.
 
@@ -159,6 +160,9 @@ def route_model_kwargs(
 
     model_kwargs = dict(model_kwargs)
     hint = model_kwargs.get(HINT)
+    if isinstance(hint, (list, tuple)) and len(hint) == 1:
+        # a list of one hint is one hint for every representation, as PyKEEN reads it
+        (hint,) = hint
     if isinstance(hint, (list, tuple)):
         return model_kwargs, None, user
     model_kwargs.pop(HINT, None)
@@ -208,9 +212,18 @@ def place_entity_representation(
 
     :raises NoEntityVectorsError:
         If the model's entity representations have no per-entity vectors (e.g. NodePiece's).
+    :raises ConfigError:
+        If the model built its entity representations itself before (e.g. CompGCN's encoder), so that a hint can only
+        reach them through the model's own keyword arguments.
     """
     from pykeen.nn import CombinedRepresentation, NodePieceRepresentation, representation_resolver
 
+    if hint is not None and isinstance(representations, representation_resolver.base):
+        raise ConfigError(
+            f"{HINT}={hint!r} cannot be placed: the model built its entity representations itself "
+            f"({type(representations).__name__}); for CompGCN, give encoder_kwargs=dict({HINT}=..., {KWARGS}=...), "
+            "or run it through pykeen_backfill.experiments.pipeline_from_config, which does"
+        )
     cls = _lookup_class(representation_resolver, representations)
     if cls is not None and issubclass(cls, NodePieceRepresentation):
         raise NoEntityVectorsError(_NODEPIECE.format(name="A model built on NodePieceRepresentation"))
