@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import numpy
 import pytest
 import torch
+from click.testing import CliRunner
 from pykeen.datasets import get_dataset
 from pykeen.models import DistMultLiteral
 from pykeen.nn import init
 from pykeen.triples import TriplesNumericLiteralsFactory
 
 from pykeen_backfill import BackfillRepresentation
-from pykeen_backfill.experiments import merged_representation_kwargs, pipeline_from_config
+from pykeen_backfill.cli import main
+from pykeen_backfill.errors import ConfigError
+from pykeen_backfill.experiments import check_config, merged_representation_kwargs, pipeline_from_config
 
 KNOWN = [3, 0, 7, 11]
 
@@ -80,3 +86,33 @@ def test_literal_model_in_python_with_the_merge(factories: dict[str, TriplesNume
     assert isinstance(entities, BackfillRepresentation) and entities.shape == (8,)
     # the model's own initializer and size reach the backfill
     assert entities.backfill(indices=None).shape == (14 - len(KNOWN), 8)
+
+
+def test_a_dataset_without_literals_is_refused_before_training() -> None:
+    """PyKEEN itself would fail with an AttributeError; the check says what to use instead."""
+    config = {"pipeline": {"dataset": "nations", "model": "DistMultLiteral", "model_kwargs": {"embedding_dim": 8}}}
+    with pytest.raises(ConfigError, match=r"DistMultLiteral .* needs numeric literals .*nationsliteral"):
+        check_config(config)
+
+
+def test_the_literal_dataset_pykeen_ships_through_the_cli(tmp_path: pathlib.Path) -> None:
+    config = {
+        "pipeline": {
+            "dataset": "nationsliteral",
+            "model": "DistMultLiteral",
+            "model_kwargs": {
+                "embedding_dim": 8,
+                "entity_representations": "backfill",
+                "entity_representations_kwargs": {"base_ids": KNOWN, "base_kwargs": {"trainable": False}},
+            },
+            "training_kwargs": {"num_epochs": 1, "batch_size": 512, "use_tqdm": False},
+            "evaluation_kwargs": {"batch_size": 256, "use_tqdm": False},
+        }
+    }
+    path = tmp_path / "literal.json"
+    path.write_text(json.dumps(config))
+    result = CliRunner().invoke(main, ["run", str(path), "-d", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    model = torch.load(tmp_path / "out" / "trained_model.pkl", weights_only=False)
+    entities = model.entity_representations[0].base[0]
+    assert isinstance(entities, BackfillRepresentation) and entities.base_ids.tolist() == KNOWN

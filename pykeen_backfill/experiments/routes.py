@@ -29,6 +29,7 @@ __all__ = [
     "check_entity_vectors",
     "entity_model_class",
     "ignores_extra_keywords",
+    "check_literals",
     "route_model_kwargs",
     "place_entity_representation",
 ]
@@ -115,6 +116,47 @@ def entity_model_class(model_cls: type, model_kwargs: Mapping[str, Any]) -> type
         inner = type(base) if isinstance(base, model_resolver.base) else model_resolver.lookup(base)
         return entity_model_class(inner, model_kwargs)
     return model_cls
+
+
+def check_literals(model_cls: type, pipeline_kwargs: Mapping[str, Any], *, source: str = "the config") -> None:
+    """Refuse a literal model on a dataset without numeric literals, which PyKEEN fails on with an AttributeError.
+
+    :param model_cls:
+        The model class.
+    :param pipeline_kwargs:
+        The ``pipeline`` entry of a configuration.
+    :param source:
+        What to call the configuration in the message.
+
+    :raises ConfigError:
+        If the model needs numeric literals and the dataset, given by name or as triples, has none.
+    """
+    from pykeen.datasets import dataset_resolver
+    from pykeen.datasets.literal_base import NumericPathDataset
+    from pykeen.models import LiteralModel
+    from pykeen.triples import CoreTriplesFactory, TriplesNumericLiteralsFactory
+
+    if not issubclass(model_cls, LiteralModel):
+        return
+    dataset, training = pipeline_kwargs.get("dataset"), pipeline_kwargs.get("training")
+    if isinstance(dataset, str):
+        try:
+            has_literals = issubclass(dataset_resolver.lookup(dataset), NumericPathDataset)
+        except (KeyError, ValueError):
+            return  # a path: what it holds shows when it is read
+    elif isinstance(training, CoreTriplesFactory) and dataset is None:
+        has_literals = isinstance(training, TriplesNumericLiteralsFactory)
+    else:
+        return
+    if not has_literals:
+        with_literals = sorted(
+            key for key, cls in dataset_resolver.lookup_dict.items() if issubclass(cls, NumericPathDataset)
+        )
+        given = f"dataset={dataset!r}" if dataset is not None else "the training triples"
+        raise ConfigError(
+            f"{model_cls.__name__} in {source} needs numeric literals for its entities, but {given} has none: use a "
+            f"dataset with literals (e.g. {', '.join(with_literals)}) or a TriplesNumericLiteralsFactory",
+        )
 
 
 def ignores_extra_keywords(model_cls: type) -> bool:
