@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pykeen.models import model_resolver
+from pykeen.models import LiteralModel, model_resolver
 
 from pykeen_backfill.errors import ConfigError
 from pykeen_backfill.experiments import check_config
@@ -19,7 +19,10 @@ def test_every_keyword_pykeens_own_search_sets_is_accepted(key: str) -> None:
     """PyKEEN's HPO passes each key of a model's ``hpo_default`` to the model: none may be refused here."""
     cls = model_resolver.lookup(key)
     values = {name: _a_value(strategy) for name, strategy in getattr(cls, "hpo_default", {}).items()}
-    check_config(_config(key, **values))
+    config = _config(key, **values)
+    if issubclass(cls, LiteralModel):
+        config["pipeline"]["dataset"] = "nationsliteral"
+    check_config(config)
 
 
 def _a_value(strategy: dict) -> object:
