@@ -158,3 +158,35 @@ def test_rgcn_with_a_list_of_one_hint() -> None:
     config["pipeline"]["training_kwargs"] = dict(num_epochs=0, use_tqdm=False)
     path, _ = _the_backfill(pipeline_from_config(config).model)
     assert path == "entity_representations.0.entity_embeddings"
+
+
+def test_compgcn_relations_too() -> None:
+    """CompGCN's encoder also takes the relations' input: a relation backfill goes there, beside the entities'."""
+    config = _config("compgcn")
+    config["pipeline"]["dataset_kwargs"] = dict(create_inverse_triples=True)
+    config["pipeline"]["model_kwargs"].update(
+        relation_representations="backfill",
+        relation_representations_kwargs=dict(base_ids=[0, 1, 2], base_kwargs=dict(trainable=False)),
+    )
+    config["pipeline"]["training_kwargs"] = dict(num_epochs=0, use_tqdm=False)
+    model = pipeline_from_config(config).model
+    found = {path: m for path, m in model.named_modules() if isinstance(m, BackfillRepresentation)}
+    assert sorted(found) == [
+        "entity_representations.0.combined.entity_representations",
+        "entity_representations.0.combined.relation_representations",
+    ]
+    relations = found["entity_representations.0.combined.relation_representations"]
+    # the encoder's relation input covers the inverse relations too
+    assert relations.base_ids.tolist() == [0, 1, 2] and relations.max_id == 110 and relations.shape == (8,)
+
+
+def test_nodepiece_relations_are_refused_before_training() -> None:
+    config = {
+        "pipeline": dict(
+            dataset="nations",
+            model="nodepiece",
+            model_kwargs=dict(relation_representations="backfill", relation_representations_kwargs=dict(base_ids=[0])),
+        )
+    }
+    with pytest.raises(ConfigError, match="NodePiece builds its relation representations itself"):
+        check_config(config)

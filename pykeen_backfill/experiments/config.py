@@ -15,7 +15,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError
-from .routes import check_entity_vectors, check_literals, entity_model_class, ignores_extra_keywords
+from .routes import (
+    check_entity_vectors,
+    check_literals,
+    check_relation_representations,
+    entity_model_class,
+    ignores_extra_keywords,
+)
 
 if TYPE_CHECKING:
     from pykeen.datasets import Dataset
@@ -146,6 +152,7 @@ def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
         raise ConfigError(f"pipeline.model_kwargs in {source} must be a mapping, but is {model_kwargs!r}")
     model_cls = model_class(model, interaction, source=source)
     check_entity_vectors(model_cls, model_kwargs, source=source)
+    check_relation_representations(model_cls, model_kwargs, source=source)
     check_literals(model_cls, kwargs, source=source)
     accepted = _accepted_model_keywords(model_cls, model_kwargs)
     unknown = sorted(set(model_kwargs).difference(accepted)) if accepted is not None else []

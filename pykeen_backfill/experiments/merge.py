@@ -97,9 +97,7 @@ def split_representation_kwargs(
         value = model_kwargs.pop(key, None)
         if value is not None:
             user[target] = prepare_representation_kwargs(value, target=target, pipeline_kwargs=pipeline_kwargs)
-    model_kwargs, hint, entity = route_model_kwargs(model_cls, model_kwargs, user.pop("entity", None))
-    if entity is not None:
-        user["entity"] = entity
+    model_kwargs, hint, user = route_model_kwargs(model_cls, model_kwargs, user)
     if hint is not None:
         user["entity_representations"] = hint
     pipeline_kwargs["model_kwargs"] = model_kwargs

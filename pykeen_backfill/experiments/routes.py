@@ -30,6 +30,7 @@ __all__ = [
     "entity_model_class",
     "ignores_extra_keywords",
     "check_literals",
+    "check_relation_representations",
     "route_model_kwargs",
     "place_entity_representation",
 ]
@@ -39,6 +40,8 @@ __all__ = [
 HINT = "entity_representations"
 #: the keyword that carries their keyword arguments
 KWARGS = "entity_representations_kwargs"
+#: the same for relations
+REL_HINT, REL_KWARGS = "relation_representations", "relation_representations_kwargs"
 
 _NODEPIECE = (
     "{name} has no per-entity vectors to backfill: it represents every entity, a new one included, by tokens (anchor "
@@ -93,6 +96,37 @@ def check_entity_vectors(model_cls: type, model_kwargs: Mapping[str, Any], *, so
         given = {key: model_kwargs[key] for key in (HINT, KWARGS) if model_kwargs.get(key) is not None}
         shown = ", ".join(f"{key}={value!r}" for key, value in given.items())
         raise NoEntityVectorsError(f"pipeline.model_kwargs in {source} gives {shown}, but {reason}")
+
+
+def check_relation_representations(
+    model_cls: type, model_kwargs: Mapping[str, Any], *, source: str = "the config"
+) -> None:
+    """Refuse relation representations for a model that builds its own and takes none (NodePiece, the mock model).
+
+    :param model_cls:
+        The model class.
+    :param model_kwargs:
+        The model's keyword arguments.
+    :param source:
+        What to call the configuration in the message.
+
+    :raises ConfigError:
+        If ``model_kwargs`` names relation representations (or their keyword arguments) for such a model.
+    """
+    from pykeen.models import FixedModel, InductiveNodePiece, NodePiece
+
+    given = [key for key in (REL_HINT, REL_KWARGS) if model_kwargs.get(key) is not None]
+    model_cls = entity_model_class(model_cls, model_kwargs)
+    if not given or not issubclass(model_cls, (NodePiece, InductiveNodePiece, FixedModel)):
+        return
+    why = (
+        "has no representations at all"
+        if issubclass(model_cls, FixedModel)
+        else "builds its relation representations itself, as tokens its entities share"
+    )
+    raise ConfigError(
+        f"pipeline.model_kwargs in {source} gives {given}, but {model_cls.__name__} {why}; it takes none: drop them",
+    )
 
 
 def entity_model_class(model_cls: type, model_kwargs: Mapping[str, Any]) -> type:
@@ -174,33 +208,33 @@ def ignores_extra_keywords(model_cls: type) -> bool:
 
 
 def route_model_kwargs(
-    model_cls: type, model_kwargs: Mapping[str, Any], user: Any = None
-) -> tuple[dict[str, Any], Any, Any]:
+    model_cls: type, model_kwargs: Mapping[str, Any], user: Mapping[str, Any]
+) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     """Take a single entity representation hint out of a model's keyword arguments, or route it into the model's own.
 
     What is taken out is placed where the model keeps its per-entity vectors by :func:`place_entity_representation`
     while the model is built. A list of several hints (one per representation) stays where it is: the model takes
-    it as is.
-    CompGCN builds its encoder before :class:`~pykeen.models.ERModel` sees anything, so both the hint and the user's
-    keyword arguments go into its ``encoder_kwargs`` here.
+    it as is. CompGCN builds its encoder before :class:`~pykeen.models.ERModel` sees anything, so the hints and the
+    user's keyword arguments, for entities and relations, go into its ``encoder_kwargs`` here.
 
     :param model_cls:
         The model class.
     :param model_kwargs:
-        The model's keyword arguments, without the entity representation keyword arguments; not modified.
+        The model's keyword arguments, without the representation keyword arguments; not modified.
     :param user:
-        The user's entity representation keyword arguments, if any.
+        The user's representation keyword arguments by target (``"entity"``, ``"relation"``); not modified.
 
     :return:
-        A triple of the keyword arguments to build the model with, the hint and the user's keyword arguments left to
-        place while the model is built (each ``None`` if there is none, or if it has been routed here).
+        A triple of the keyword arguments to build the model with, the entity hint left to place while the model is
+        built (``None`` if there is none, or if it has been routed here), and the user's keyword arguments left to
+        merge while the model is built.
 
     :raises ConfigError:
-        If CompGCN is given more than one mapping of entity representation keyword arguments.
+        If CompGCN is given more than one mapping of keyword arguments for its entities or its relations.
     """
     from pykeen.models import CompGCN
 
-    model_kwargs = dict(model_kwargs)
+    model_kwargs, user = dict(model_kwargs), dict(user)
     hint = model_kwargs.get(HINT)
     if isinstance(hint, (list, tuple)) and len(hint) == 1:
         # a list of one hint is one hint for every representation, as PyKEEN reads it
@@ -209,22 +243,35 @@ def route_model_kwargs(
         return model_kwargs, None, user
     model_kwargs.pop(HINT, None)
     model_cls = entity_model_class(model_cls, model_kwargs)
-    if not issubclass(model_cls, CompGCN) or (hint is None and user is None):
-        return model_kwargs, hint, user
-    if user is not None and not isinstance(user, Mapping):
-        if len(user) != 1:
-            raise ConfigError(f"{model_cls.__name__} builds one entity representation, but {KWARGS} gives {len(user)}")
-        (user,) = user
-    embedding_dim = model_kwargs.get("embedding_dim", _default(model_cls, "embedding_dim"))
+    if issubclass(model_cls, CompGCN):
+        return _route_into_encoder(model_cls, model_kwargs, hint, user), None, {}
+    return model_kwargs, hint, user
+
+
+def _route_into_encoder(
+    model_cls: type, model_kwargs: dict[str, Any], hint: Any, user: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Put the user's hints and keyword arguments into CompGCN's ``encoder_kwargs``, over what CompGCN gives."""
+    hints = {"entity": hint, "relation": model_kwargs.pop(REL_HINT, None)}
+    if all(value is None for value in (*hints.values(), *user.values())):
+        return model_kwargs
     encoder_kwargs = dict(model_kwargs.get("encoder_kwargs") or {})
-    default = dict(embedding_dim=embedding_dim)
-    # CompGCN gives the relations the entities' keyword arguments unless told otherwise: they keep the plain ones
-    encoder_kwargs.setdefault("relation_representations_kwargs", encoder_kwargs.get(KWARGS) or default)
-    encoder_kwargs[KWARGS] = {**(encoder_kwargs.get(KWARGS) or default), **(user or {})}
-    if hint is not None:
-        encoder_kwargs[HINT] = hint
+    embedding_dim = model_kwargs.get("embedding_dim", _default(model_cls, "embedding_dim"))
+    entity = encoder_kwargs.get(KWARGS) or dict(embedding_dim=embedding_dim)
+    # CompGCN gives the relations the entities' keyword arguments unless told otherwise, before the user's
+    defaults = {"entity": entity, "relation": encoder_kwargs.get(REL_KWARGS) or entity}
+    for target, key in (("entity", KWARGS), ("relation", REL_KWARGS)):
+        own = user.get(target)
+        if own is not None and not isinstance(own, Mapping):
+            if len(own) != 1:
+                name = model_cls.__name__
+                raise ConfigError(f"{name} builds one {target} representation, but {key} gives {len(own)}")
+            (own,) = own
+        encoder_kwargs[key] = {**defaults[target], **(own or {})}
+        if hints[target] is not None:
+            encoder_kwargs[f"{target}_representations"] = hints[target]
     model_kwargs["encoder_kwargs"] = encoder_kwargs
-    return model_kwargs, None, None
+    return model_kwargs
 
 
 def _default(cls: type, name: str) -> Any:
