@@ -8,7 +8,8 @@ from __future__ import annotations
 
 __all__ = [
     "BackfillError",
-    "InvalidIdsError",
+    "InvalidIdsError",  # noqa: F822 - made on first use, see __getattr__
+    "MaxIdMismatchError",  # noqa: F822
     "IdTypeError",
     "IdOutOfRangeError",
     "ShapeMismatchError",
@@ -24,6 +25,8 @@ __all__ = [
     "NoSharedLabelsError",
     "ConfigError",
     "NoEntityVectorsError",
+    "OptionTypeError",
+    "UnreadableFileError",
 ]
 
 
@@ -31,8 +34,12 @@ class BackfillError(Exception):
     """Base class of all errors raised by pykeen-backfill."""
 
 
-class InvalidIdsError(BackfillError, ValueError):
+class _InvalidIds(BackfillError, ValueError):
     """Raised for ids that are duplicated, negative, out of range, or otherwise unusable."""
+
+
+class _MaxIdMismatch(BackfillError, ValueError):
+    """Raised when a part's ``max_id`` is not the number of ids it serves."""
 
 
 class IdTypeError(BackfillError, TypeError):
@@ -101,3 +108,49 @@ class ConfigError(BackfillError, ValueError):
 
 class NoEntityVectorsError(ConfigError):
     """Raised when a backfill is asked of a model without trainable per-entity vectors to put it in place of."""
+
+
+class OptionTypeError(BackfillError, TypeError):
+    """Raised for an option of the wrong type, e.g. the string ``"false"`` where a real boolean is needed."""
+
+
+class UnreadableFileError(BackfillError, ValueError):
+    """Raised for a file that cannot be read as what it should be: not a regular file, truncated, corrupt, or not UTF-8.
+
+    Readers raise it as a subclass of their own family, e.g. :class:`PretrainedFormatError` for a warm start's files
+    and :class:`ConfigError` for a configuration file, so that code catching those keeps working.
+    """
+
+
+def _pykeen_error(name: str) -> type[Exception]:
+    """Return PyKEEN's own exception class of that name, where the installed PyKEEN has it, else ``ValueError``."""
+    try:
+        from pykeen.nn import representation
+    except ImportError:  # pragma: no cover - PyKEEN is a dependency
+        return ValueError
+    found = getattr(representation, name, None)
+    return found if isinstance(found, type) and issubclass(found, Exception) else ValueError
+
+
+def _make_lazy(name: str) -> type[Exception]:
+    if name == "InvalidIdsError":
+        # code written against PyKEEN's BackfillRepresentation catches InvalidBaseIdsError
+        bases: tuple[type, ...] = (_InvalidIds, _pykeen_error("InvalidBaseIdsError"))
+        doc = _InvalidIds.__doc__
+    else:
+        # ShapeMismatchError is what this package raised before; MaxIDMismatchError is what PyKEEN raises
+        bases = (ShapeMismatchError, _MaxIdMismatch, _pykeen_error("MaxIDMismatchError"))
+        doc = _MaxIdMismatch.__doc__
+    # a base that is already in the tree (ValueError, where PyKEEN lacks the class) must not be listed twice
+    unique = tuple(base for i, base in enumerate(bases) if not any(issubclass(b, base) for b in bases[:i]))
+    return type(name, unique, {"__doc__": doc, "__module__": __name__})
+
+
+def __getattr__(name: str) -> type[Exception]:
+    # the classes that derive from PyKEEN's are made on first use: importing PyKEEN (and torch) takes seconds, which
+    # the command line's start-up and `import pykeen_backfill.errors` should not pay
+    if name in ("InvalidIdsError", "MaxIdMismatchError"):
+        cls = _make_lazy(name)
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

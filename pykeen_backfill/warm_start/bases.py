@@ -24,12 +24,12 @@ from typing import Any
 
 import torch
 
-from ..checks import requested_shape
+from ..checks import as_bool, as_index, preview, requested_shape
 from ..errors import NoSharedLabelsError, ShapeMismatchError
 from .align import Alignment, align
-from .labels import check_unique, row_labels
+from .labels import check_unique, checked_target, row_labels
 from .readers import open_source
-from .sources import LabelledVectors, PretrainedSourceHint, as_sources, option
+from .sources import LabelledVectors, PretrainedSourceHint, as_sources, check_finite, option
 from .space import LabelsHint, new_labels
 
 __all__ = [
@@ -86,6 +86,10 @@ def pretrained_sources(
     :raises ShapeMismatchError:
         If the vectors do not have the shape the model asks for, or ``max_id`` disagrees with ``labels``.
     """
+    # every option is checked before a file is opened: allow_pickle="false" must never mean consent
+    trainable, allow_pickle = as_bool(trainable, name="trainable"), as_bool(allow_pickle, name="allow_pickle")
+    index = as_index(index, name="index")
+    target = checked_target(target)
     given = sorted(key for key, value in (others or {}).items() if value is not None)
     if given:
         raise TypeError(f"pretrained replaces {given}: pass either pretrained or {given}, not both")
@@ -103,6 +107,8 @@ def pretrained_sources(
     for source in as_sources(pretrained):
         reader = open_source(source, allow_pickle=allow_pickle)
         table = reader.table(target, option(source.index, index))
+        if not source.allow_nonfinite:
+            check_finite(table, source=reader.description)
         _check_shape(table, requested=requested, target=target, source=reader.description)
         alignment = align(table.labels, space, claimed, source=reader.description)
         _log(alignment, target=target, num_old=len(table.labels))
@@ -157,7 +163,8 @@ def _in_model_dtype(vectors: torch.Tensor, model_kwargs: Mapping[str, Any], *, s
         dtype = vectors.dtype if vectors.is_complex() else torch.get_default_dtype()
     if not isinstance(dtype, torch.dtype) or dtype.is_complex != vectors.is_complex():
         raise ShapeMismatchError(
-            f"the vectors of {source} have dtype {vectors.dtype}, but the model asks for {model_kwargs.get('dtype')!r}",
+            f"the vectors of {source} have dtype {vectors.dtype}, but the model asks for "
+            f"{preview(model_kwargs.get('dtype'))}",
         )
     return vectors.to(dtype)
 

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import collections
 import functools
+import gzip
+import io
 import json
 import pathlib
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy
 
 from ..checks import SHOWN as _SHOWN
+from ..checks import decode_text, preview, read_bytes, read_text
 from ..errors import DuplicateLabelsError, PretrainedFormatError, ShapeMismatchError
 
 __all__ = [
@@ -54,7 +58,7 @@ def check_unique(labels: Sequence[str], *, what: str) -> None:
     if len(set(labels)) == len(labels):
         return
     repeated = [(label, n) for label, n in collections.Counter(labels).items() if n > 1]
-    shown = ", ".join(f"{label!r} ({n} times)" for label, n in repeated[:_SHOWN])
+    shown = ", ".join(f"{preview(label)} ({n} times)" for label, n in repeated[:_SHOWN])
     more = f" and {len(repeated) - _SHOWN} more" if len(repeated) > _SHOWN else ""
     raise DuplicateLabelsError(f"{what} must be unique, but repeat {shown}{more}")
 
@@ -102,9 +106,7 @@ def read_labels_file(path: str | pathlib.Path) -> tuple[str, ...]:
         If a label occurs more than once.
     """
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise PretrainedFormatError(f"the labels file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, what="the labels file", error=PretrainedFormatError)
     labels = _labels_from_json(text, path=path) if path.suffix == ".json" else _labels_from_lines(text, path=path)
     check_unique(labels, what=f"the labels in {path}")
     return labels
@@ -146,7 +148,12 @@ def _unique_pairs(pairs: list[tuple[str, Any]], *, what: str) -> dict[str, Any]:
 def labels_by_id(label_to_id: Mapping[str, int], *, what: str) -> tuple[str, ...]:
     """Invert a mapping from label to id, which must number the labels ``0, 1, ..., n - 1``."""
     n = len(label_to_id)
-    ids = numpy.fromiter(label_to_id.values(), dtype=numpy.int64, count=n)
+    try:
+        ids = numpy.fromiter(label_to_id.values(), dtype=numpy.int64, count=n)
+    except (OverflowError, TypeError, ValueError):
+        raise PretrainedFormatError(
+            f"the ids of {what} must be integers 0, 1, ..., {n - 1}, but are {preview(list(label_to_id.values()))}"
+        ) from None
     # each of 0, ..., n - 1 exactly once; placing labels by id avoids sorting millions of them in Python
     if n and (ids.min() < 0 or ids.max() >= n or numpy.bincount(ids, minlength=n).max() != 1):
         raise PretrainedFormatError(f"the ids of {what} must be 0, 1, ..., {n - 1}, but are not")
@@ -156,23 +163,37 @@ def labels_by_id(label_to_id: Mapping[str, int], *, what: str) -> tuple[str, ...
 
 
 def read_id_map(path: pathlib.Path) -> tuple[str, ...]:
-    """Read PyKEEN's ``*_to_id.tsv.gz`` (columns ``id`` and ``label``) and return the labels ordered by id."""
+    """Read PyKEEN's ``*_to_id.tsv.gz`` (columns ``id`` and ``label``) and return the labels ordered by id.
+
+    :raises PretrainedFormatError:
+        If the file is missing, not a regular file, truncated or corrupt, not UTF-8, or not a table of ids and labels.
+    """
     import pandas
 
-    if not path.is_file():
-        raise PretrainedFormatError(f"{path} does not exist")
+    what = "the id map"
+    data = read_bytes(path, what=what, error=PretrainedFormatError)
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise PretrainedFormatError(f"{what} {path} is truncated or corrupt: {error}") from None
+    text = decode_text(data, path=path, what=what, error=PretrainedFormatError)
     try:
         # without na_filter, pandas would turn labels such as "NA" or "null" into NaN
-        frame = pandas.read_csv(path, sep="\t", dtype={"label": str}, na_filter=False, keep_default_na=False)
-    except (ValueError, OSError) as error:
-        raise PretrainedFormatError(f"{path} is not a TSV file of ids and labels: {error}") from None
+        frame = pandas.read_csv(
+            io.StringIO(text), sep="\t", dtype={"label": str}, na_filter=False, keep_default_na=False
+        )
+    except (ValueError, pandas.errors.ParserError) as error:
+        raise PretrainedFormatError(f"{what} {path} is not a TSV file of ids and labels: {error}") from None
     if list(frame.columns) != ["id", "label"]:
         raise PretrainedFormatError(f"{path} must have the columns ['id', 'label'], but has {list(frame.columns)}")
+    if frame["id"].dtype.kind not in "iu":
+        raise PretrainedFormatError(f"the ids in {path} must be integers, but are {preview(frame['id'].tolist())}")
     return labels_by_id(dict(zip(frame["label"], frame["id"].tolist(), strict=True)), what=str(path))
 
 
 def checked_target(target: str) -> str:
     """Return ``target`` if it is ``"entity"`` or ``"relation"``, else raise a :class:`ValueError` naming it."""
     if target not in TARGETS:
-        raise ValueError(f"target must be one of {list(TARGETS)}, but got {target!r}")
+        raise ValueError(f"target must be one of {list(TARGETS)}, but got {preview(target)}")
     return target

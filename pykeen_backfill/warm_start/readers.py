@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import json
 import pathlib
+import pickle
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..checks import as_bool, as_shape, open_regular, preview, read_text
 from ..errors import PretrainedFormatError, RepresentationIndexError, UnsafeFileError
-from .labels import checked_target, labels_by_id, read_id_map, read_labels_file, row_labels
+from .labels import TARGETS, checked_target, labels_by_id, read_id_map, read_labels_file, row_labels
 from .runs import CONFIGURATION, configured_dataset, find_replicate
 from .sources import LabelledVectors, PretrainedSource
 from .space import LabelsHint, new_labels
-from .tensors import read_tensor_file
+from .tensors import _CORRUPT, intact_torch_file, read_tensor_file
 
 if TYPE_CHECKING:
     from pykeen.models import Model
@@ -55,6 +57,10 @@ MODEL_FILE = "trained_model.pkl"
 
 
 TRAINING_DIRECTORY = "training_triples"
+
+
+#: what PyKEEN writes next to a run's model, one of which a run directory must have
+RUN_MARKERS = ("results.json", "metadata.json", TRAINING_DIRECTORY)
 
 
 class PretrainedReader:
@@ -189,7 +195,13 @@ class _RunDirectoryReader(_ModelReader):
     def __init__(self, path: pathlib.Path, *, allow_pickle: bool, dataset: LabelsHint | None = None) -> None:
         super().__init__(description=str(path))
         self.path = path
-        self.allow_pickle = allow_pickle
+        self.allow_pickle = as_bool(allow_pickle, name="allow_pickle")
+        if not any(path.joinpath(name).exists() for name in RUN_MARKERS):
+            # a lone pickle is no run: nothing vouches that PyKEEN wrote it
+            raise PretrainedFormatError(
+                f"{path} is not a PyKEEN run directory: next to {MODEL_FILE} it has none of {list(RUN_MARKERS)}, "
+                "which save_to_directory and `pykeen experiments run` write",
+            )
         # the run's own labels first; else the id space of the data it was trained on
         self.dataset = None if path.joinpath(TRAINING_DIRECTORY).is_dir() else dataset or configured_dataset(path)
         if self.dataset is None and not path.joinpath(TRAINING_DIRECTORY).is_dir():
@@ -220,28 +232,46 @@ class _RunDirectoryReader(_ModelReader):
             )
         from pykeen.models import Model
 
-        model = torch.load(path, map_location="cpu", weights_only=False)
+        with open_regular(path, what="the model file", error=PretrainedFormatError) as file:
+            if not intact_torch_file(file):
+                raise PretrainedFormatError(f"{path} is truncated or corrupt: it is not a complete torch.save file")
+            file.seek(0)
+            try:
+                model = torch.load(file, map_location="cpu", weights_only=False)
+            except (pickle.UnpicklingError, AttributeError, ImportError, *_CORRUPT) as error:
+                raise PretrainedFormatError(f"{path} cannot be unpickled: {type(error).__name__}: {error}") from None
         if not isinstance(model, Model):
             raise PretrainedFormatError(f"{path} holds a {type(model).__name__}, not a PyKEEN model")
         return model
 
 
 class _ExportReader(PretrainedReader):
-    """Reads an export directory: a manifest, one tensor file per representation, one labels file per target."""
+    """Reads an export directory: a manifest, one tensor file per representation, one labels file per target.
+
+    The manifest is checked against the files it names: each file must lie in the directory, the labels must fit the
+    rows, and a shape it states must be the shape of the file's vectors.
+    """
 
     def __init__(self, path: pathlib.Path) -> None:
         self.path = path
         self.description = str(path)
+        manifest_path = path / MANIFEST
+        text = read_text(manifest_path, what="the manifest", error=PretrainedFormatError)
         try:
-            self.manifest = json.loads(path.joinpath(MANIFEST).read_text(encoding="utf-8"))
+            self.manifest = json.loads(text)
         except json.JSONDecodeError as error:
-            raise PretrainedFormatError(f"{path / MANIFEST} is not valid JSON: {error}") from None
+            raise PretrainedFormatError(f"{manifest_path} is not valid JSON: {error}") from None
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != MANIFEST_FORMAT:
-            raise PretrainedFormatError(f"{path / MANIFEST} is not a manifest of format {MANIFEST_FORMAT!r}")
+            raise PretrainedFormatError(f"{manifest_path} is not a manifest of format {MANIFEST_FORMAT!r}")
+        self._entries = {
+            target: _checked_entry(self.manifest[target], path=manifest_path, target=target)
+            for target in TARGETS
+            if target in self.manifest
+        }
 
     def _entry(self, target: str) -> Mapping[str, Any]:
-        entry = self.manifest.get(checked_target(target))
-        if not isinstance(entry, dict):
+        entry = self._entries.get(checked_target(target))
+        if entry is None:
             raise PretrainedFormatError(f"the export {self.path} has no {target} vectors")
         return entry
 
@@ -249,19 +279,51 @@ class _ExportReader(PretrainedReader):
         return read_labels_file(self.path.joinpath(self._entry(target)["labels"]))
 
     def table(self, target: str, index: int = 0) -> LabelledVectors:
-        files = self._entry(target)["vectors"]
+        entry = self._entry(target)
+        files = entry["vectors"]
         if not 0 <= index < len(files):
             raise RepresentationIndexError(
                 f"index={index}, but the export {self.path} has {len(files)} {target} representation(s); "
                 f"use an index in [0, {len(files)})",
             )
-        return LabelledVectors(labels=self.labels(target), vectors=read_tensor_file(self.path.joinpath(files[index])))
+        vectors = read_tensor_file(self.path.joinpath(files[index]))
+        stated = entry["shapes"][index] if entry.get("shapes") is not None else None
+        if stated is not None and tuple(vectors.shape[1:]) != stated:
+            raise PretrainedFormatError(
+                f"{self.path / MANIFEST} states shape {stated} for {files[index]}, but its vectors have shape "
+                f"{tuple(vectors.shape[1:])}",
+            )
+        return LabelledVectors(labels=self.labels(target), vectors=vectors)
 
     def shape(self, target: str, index: int = 0) -> tuple[int, ...] | None:
-        shapes = self._entry(target).get("shapes")
-        if isinstance(shapes, list) and 0 <= index < len(shapes):
-            return tuple(shapes[index])
-        return super().shape(target, index)
+        # reading the vectors (never a pickle) checks the manifest's word against the files
+        return self.table(target, index).shape
+
+
+def _checked_entry(entry: Any, *, path: pathlib.Path, target: str) -> dict[str, Any]:
+    """Check one target's entry of a manifest: a labels file, a non-empty list of vector files, and their shapes."""
+    if not isinstance(entry, dict):
+        raise PretrainedFormatError(f"{path}: {target!r} must be a mapping, but is {preview(entry)}")
+    labels, files, shapes = entry.get("labels"), entry.get("vectors"), entry.get("shapes")
+    names = [labels, *files] if isinstance(files, list) else [labels]
+    if not isinstance(files, list) or not files:
+        raise PretrainedFormatError(
+            f"{path}: {target}.vectors must be a non-empty list of files, but is {preview(files)}"
+        )
+    for name in names:
+        # a manifest names files in its own directory: "../" or an absolute path would read elsewhere
+        if not isinstance(name, str) or not name or pathlib.PurePath(name).name != name or name in (".", ".."):
+            raise PretrainedFormatError(
+                f"{path}: {target} names {preview(name)}, which is not a file name in its directory"
+            )
+    if shapes is not None:
+        if not isinstance(shapes, list) or len(shapes) != len(files):
+            raise PretrainedFormatError(
+                f"{path}: {target}.shapes must list one shape per file of {target}.vectors ({len(files)}), "
+                f"but is {preview(shapes)}"
+            )
+        shapes = [as_shape(shape, name=f"{path}: {target}.shapes[{i}]") for i, shape in enumerate(shapes)]
+    return {"labels": labels, "vectors": files, "shapes": shapes}
 
 
 def open_pretrained(
@@ -304,10 +366,12 @@ def open_pretrained(
             "pretrained must be a path, a PipelineResult, LabelledVectors or a PretrainedSource, "
             f"but got {type(source).__name__}",
         )
+    allow_pickle = as_bool(allow_pickle, name="allow_pickle")
     path = pathlib.Path(source)
-    if path.is_file():
+    if path.exists() and not path.is_dir():
+        # a FIFO or a device is refused when opened, before a byte is read
         return _TensorFileReader(path, labels_file)
-    if path.joinpath(MANIFEST).is_file():
+    if path.joinpath(MANIFEST).exists():
         return _ExportReader(path)
     replicate = find_replicate(path, model_file=MODEL_FILE) if path.is_dir() else None
     if replicate is not None:

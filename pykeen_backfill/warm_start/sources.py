@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
-from ..errors import ShapeMismatchError
+from ..checks import as_bool, as_index, preview
+from ..errors import OptionTypeError, PretrainedFormatError, ShapeMismatchError
 from .labels import check_unique
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LabelledVectors",
+    "check_finite",
     "PretrainedSource",
     "PretrainedSourceHint",
     "as_sources",
@@ -35,6 +37,10 @@ class LabelledVectors:
     vectors: torch.Tensor
 
     def __post_init__(self) -> None:
+        if not isinstance(self.vectors, torch.Tensor):
+            raise OptionTypeError(f"pre-trained vectors must be a tensor, but got {preview(self.vectors)}")
+        if self.vectors.is_meta:
+            raise PretrainedFormatError(f"pre-trained vectors must hold values, but got {preview(self.vectors)}")
         if self.vectors.ndim < 2:
             raise ShapeMismatchError(
                 f"pre-trained vectors need one row per label, but have shape {tuple(self.vectors.shape)}"
@@ -75,9 +81,22 @@ class PretrainedSource:
 
     #: whether a pickled model may be read; ``None`` takes the value given to the representation
     allow_pickle: bool | None = None
+
+    #: whether vectors holding NaN or infinity are used; by default they are refused, naming the first such row
+    allow_nonfinite: bool = False
+
     #: the data a run directory without ``training_triples/`` was trained on, for its labels: a dataset name, a
     #: triples file, ...; ``None``: the dataset its ``pykeen experiments run`` configuration names
     dataset: Any = None
+
+    def __post_init__(self) -> None:
+        # consent must be a real boolean: the string "false" would count as True
+        for name in ("trainable", "allow_pickle"):
+            if getattr(self, name) is not None:
+                setattr(self, name, as_bool(getattr(self, name), name=f"{name} of the pretrained source"))
+        self.allow_nonfinite = as_bool(self.allow_nonfinite, name="allow_nonfinite of the pretrained source")
+        if self.index is not None:
+            self.index = as_index(self.index, name="index of the pretrained source")
 
     @classmethod
     def coerce(cls, value: PretrainedSourceHint) -> PretrainedSource:
@@ -112,3 +131,24 @@ def as_sources(pretrained: PretrainedSourceHint | Sequence[PretrainedSourceHint]
 def option(own: Any, default: Any) -> Any:
     """Return a source's own option where it gives one, else the representation's."""
     return default if own is None else own
+
+
+def check_finite(table: LabelledVectors, *, source: str) -> None:
+    """Refuse vectors that hold NaN or infinity, naming the source and the label of the first such row.
+
+    :param table:
+        The labelled vectors.
+    :param source:
+        A short description of the source, e.g. its path.
+
+    :raises PretrainedFormatError:
+        If some value is not finite.
+    """
+    values = torch.view_as_real(table.vectors) if table.vectors.is_complex() else table.vectors
+    bad = ~torch.isfinite(values).flatten(start_dim=1).all(dim=1)
+    if bool(bad.any()):
+        rows = bad.nonzero().squeeze(1)
+        raise PretrainedFormatError(
+            f"the vectors of {source} hold NaN or infinity in {rows.numel():,} row(s), the first labelled "
+            f"{preview(table.labels[int(rows[0])])}; fix them, or pass allow_nonfinite=True for that source",
+        )
