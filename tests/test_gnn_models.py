@@ -180,13 +180,15 @@ def test_compgcn_relations_too() -> None:
     assert relations.base_ids.tolist() == [0, 1, 2] and relations.max_id == 110 and relations.shape == (8,)
 
 
-def test_nodepiece_relations_are_refused_before_training() -> None:
-    config = {
-        "pipeline": dict(
-            dataset="nations",
-            model="nodepiece",
-            model_kwargs=dict(relation_representations="backfill", relation_representations_kwargs=dict(base_ids=[0])),
-        )
-    }
-    with pytest.raises(ConfigError, match="NodePiece builds its relation representations itself"):
-        check_config(config)
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        ("nodepiece", "NodePiece builds its relation representations itself"),
+        ("um", "UM has no relation representations"),
+        ("transh", "backfill its entities only"),
+    ],
+)
+def test_relations_a_model_cannot_take_are_refused_before_training(model: str, reason: str) -> None:
+    kwargs = dict(relation_representations="backfill", relation_representations_kwargs=dict(base_ids=[0]))
+    with pytest.raises(ConfigError, match=reason):
+        check_config({"pipeline": dict(dataset="nations", model=model, model_kwargs=kwargs)})

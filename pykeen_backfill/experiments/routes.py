@@ -101,7 +101,10 @@ def check_entity_vectors(model_cls: type, model_kwargs: Mapping[str, Any], *, so
 def check_relation_representations(
     model_cls: type, model_kwargs: Mapping[str, Any], *, source: str = "the config"
 ) -> None:
-    """Refuse relation representations for a model that builds its own and takes none (NodePiece, the mock model).
+    """Refuse relation representations for a model that cannot take them, before PyKEEN fails on them.
+
+    NodePiece builds its own (its tokens), UM and the mock model have none, and TransH's relation regularizer pairs
+    each relation's vector with its normal, one tensor each, which a backfill's parts cannot be.
 
     :param model_cls:
         The model class.
@@ -113,20 +116,21 @@ def check_relation_representations(
     :raises ConfigError:
         If ``model_kwargs`` names relation representations (or their keyword arguments) for such a model.
     """
-    from pykeen.models import FixedModel, InductiveNodePiece, NodePiece
+    from pykeen.models import UM, FixedModel, InductiveNodePiece, NodePiece, TransH
 
     given = [key for key in (REL_HINT, REL_KWARGS) if model_kwargs.get(key) is not None]
     model_cls = entity_model_class(model_cls, model_kwargs)
-    if not given or not issubclass(model_cls, (NodePiece, InductiveNodePiece, FixedModel)):
-        return
-    why = (
-        "has no representations at all"
-        if issubclass(model_cls, FixedModel)
-        else "builds its relation representations itself, as tokens its entities share"
-    )
-    raise ConfigError(
-        f"pipeline.model_kwargs in {source} gives {given}, but {model_cls.__name__} {why}; it takes none: drop them",
-    )
+    reasons = {
+        NodePiece: "builds its relation representations itself, as tokens its entities share; it takes none",
+        InductiveNodePiece: "builds its relation representations itself, as tokens its entities share; it takes none",
+        UM: "has no relation representations",
+        FixedModel: "has no representations at all",
+        TransH: "regularizes each relation's vector with its normal, one tensor each, which a backfill's parts "
+        "cannot be; backfill its entities only",
+    }
+    reason = next((why for klass, why in reasons.items() if issubclass(model_cls, klass)), None)
+    if given and reason is not None:
+        raise ConfigError(f"pipeline.model_kwargs in {source} gives {given}, but {model_cls.__name__} {reason}")
 
 
 def entity_model_class(model_cls: type, model_kwargs: Mapping[str, Any]) -> type:
