@@ -1,7 +1,7 @@
 """Try a backfill in every model of PyKEEN's model resolver, and write the table of what works.
 
 Each model in :data:`pykeen.models.model_resolver` (whatever PyKEEN version is installed, so a new model is tried
-the day it appears) is trained for one tiny epoch on Nations through
+the day it appears) is trained for one tiny epoch on Nations (the literal models on ``nationsliteral``) through
 :func:`~pykeen_backfill.experiments.pipeline_from_config`, with ``entity_representations: "backfill"`` and half of the
 entities in a frozen base. A model *trains* if its frozen rows are bit-identical after training and some backfilled
 row changed; it is *refused* if it raises the documented
