@@ -27,6 +27,7 @@ __all__ = [
     "as_index",
     "as_kwargs",
     "as_shape",
+    "check_allocatable",
     "decode_text",
     "is_integer",
     "open_regular",
@@ -81,7 +82,7 @@ def _preview_array(value: Any, *, limit: int) -> str:
     if getattr(value, "is_meta", False):
         return f"{kind} of shape {shape} and dtype {value.dtype} on the meta device (no values)"
     if len(shape) == 0:
-        return repr(value.item()) if hasattr(value, "item") else repr(value)
+        return repr(value)
     flat = value.flatten()
     shown = [preview(item) for item in flat[:limit].tolist()]
     more = ", ..." if flat.shape[0] > limit else ""
@@ -210,6 +211,32 @@ def as_kwargs(value: Mapping[str, Any] | None, *, name: str) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
         raise InvalidPartError(f"{name} must be a mapping of keyword arguments, but got {preview(value)}")
     return dict(value)
+
+
+def check_allocatable(num_bytes: int, *, what: str, error: type[BackfillError]) -> None:
+    """Refuse to build something that cannot fit into this machine's memory, before a byte of it is allocated.
+
+    Allocating, say, a terabyte would either fail with an error that names no parameter, or, where the system
+    overcommits memory, succeed and get the process killed as soon as the memory is written.
+
+    :param num_bytes:
+        The size of what is to be built.
+    :param what:
+        What is built and from which parameter, e.g. ``"the id index of max_id=10**12"``.
+    :param error:
+        The error class to raise.
+
+    :raises error:
+        If the size exceeds the machine's physical memory.
+    """
+    try:
+        available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not every platform tells
+        return
+    if num_bytes > available:
+        raise error(
+            f"{what} would need {num_bytes / 2**30:,.1f} GiB, more than this machine's {available / 2**30:,.1f} GiB"
+        )
 
 
 def open_regular(

@@ -13,6 +13,7 @@ __all__ = [
     "IdTypeError",
     "IdOutOfRangeError",
     "ShapeMismatchError",
+    "DtypeMismatchError",
     "InvalidShapeError",
     "InvalidPartError",
     "UnknownRepresentationError",
@@ -52,6 +53,10 @@ class IdOutOfRangeError(BackfillError, IndexError):
 
 class ShapeMismatchError(BackfillError, ValueError):
     """Raised when the base, the backfill, or a requested shape disagree."""
+
+
+class DtypeMismatchError(ShapeMismatchError):
+    """Raised when a part's dtype cannot hold the values of another's, e.g. a real backfill next to a complex base."""
 
 
 class InvalidShapeError(BackfillError, ValueError):

@@ -134,7 +134,7 @@ def test_unknown_representation_error_reads_as_plain_text() -> None:
 
 
 def test_the_values_shown_are_capped() -> None:
-    with pytest.raises(InvalidIdsError, match=r"\[-1, -2, -3, -4, -5\] \.\.\. \(20 in total\)"):
+    with pytest.raises(InvalidIdsError, match=r"\[-1, -2, -3, -4, -5, \.\.\. \(20 in total\)\]"):
         BackfillRepresentation(max_id=10, base_ids=list(range(-1, -21, -1)), shape=4)
 
 

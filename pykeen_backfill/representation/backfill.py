@@ -158,7 +158,9 @@ class BackfillRepresentation(Representation):
             make_base(spec, len(ids), defaults, name=name) for (spec, name), ids in zip(specs, groups, strict=True)
         ]
         shape = common_shape([part.module for part in bases], requested=injected.shape)
-        backfill_part = make_backfill(backfill, backfill_kwargs, layout.num_backfill, shape, injected.build)
+        backfill_part = make_backfill(
+            backfill, backfill_kwargs, layout.num_backfill, shape, injected.build, [part.module for part in bases]
+        )
         parts = [*bases, *([backfill_part] if backfill_part is not None else [])]
 
         output_kwargs = dict(injected.output)

@@ -27,7 +27,7 @@ import torch
 from class_resolver import HintOrType
 from pykeen.nn.representation import Representation
 
-from ..checks import requested_shape
+from ..checks import as_bool, preview, requested_shape
 from ..errors import InvalidPartError, UnknownKeywordError, UnknownRepresentationError
 
 __all__ = [
@@ -84,8 +84,11 @@ def split_kwargs(kwargs: Mapping[str, Any]) -> InjectedKwargs:
             f"BackfillRepresentation got unexpected keyword arguments {unknown}; "
             f"besides its own parameters it accepts {accepted}",
         )
+    output = {key: value for key, value in kwargs.items() if key in OUTPUT_KEYS}
+    if output.get("unique") is not None:
+        output["unique"] = as_bool(output["unique"], name="unique")
     return InjectedKwargs(
-        output={key: value for key, value in kwargs.items() if key in OUTPUT_KEYS},
+        output=output,
         build={key: value for key, value in kwargs.items() if key in BUILD_KEYS},
         shape=requested_shape(kwargs),
     )
@@ -121,13 +124,15 @@ def build_part(
     try:
         part = representation_resolver.make(hint, kwargs, **fixed)
     except KeyError as error:
-        raise UnknownRepresentationError(f"{name}={hint!r} names no representation: {error.args[0]}") from None
+        raise UnknownRepresentationError(f"{name}={preview(hint)} names no representation: {error.args[0]}") from None
     except TypeError as error:
         kind = UnknownKeywordError if "keyword argument" in str(error) else InvalidPartError
-        raise kind(f"cannot build {name}={hint!r} from {name}_kwargs={dict(kwargs)!r}: {error}") from error
+        raise kind(
+            f"cannot build {name}={preview(hint)} from {name}_kwargs={preview(dict(kwargs))}: {error}"
+        ) from error
     if not isinstance(part, Representation):
         raise InvalidPartError(
-            f"{name} must be a Representation, a Representation class or the name of one, but got {hint!r}",
+            f"{name} must be a Representation, a Representation class or the name of one, but got {preview(hint)}",
         )
     return part
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy
 import torch
 
+from ..checks import check_allocatable, preview
 from ..errors import IdTypeError, InvalidIdsError
 
 __all__ = [
@@ -26,14 +27,15 @@ __all__ = [
     "as_id_tensor",
 ]
 
-#: how many offending values an error message shows
-_SHOWN = 5
+#: the largest id an int64 tensor can hold
+_INT64_MAX = torch.iinfo(torch.long).max
+
+#: bytes per id that building a layout needs at its peak: a mask, the order, the position and temporaries
+_BYTES_PER_ID = 32
 
 
 def _preview(values: torch.Tensor) -> str:
-    shown = values[:_SHOWN].tolist()
-    suffix = f" ... ({values.numel():,} in total)" if values.numel() > _SHOWN else ""
-    return f"{shown}{suffix}"
+    return preview(values.tolist())
 
 
 def as_id_tensor(ids: Iterable[int] | torch.Tensor | numpy.ndarray, *, name: str) -> torch.Tensor:
@@ -53,20 +55,28 @@ def as_id_tensor(ids: Iterable[int] | torch.Tensor | numpy.ndarray, *, name: str
         If the ids are not one-dimensional.
     """
     if isinstance(ids, range):
+        _check_int64([ids.start, ids.stop - ids.step] if ids else [], name=name)
         # a range of millions of ids would be slow to materialise as Python ints
         tensor = torch.arange(ids.start, ids.stop, ids.step, dtype=torch.long)
     elif isinstance(ids, torch.Tensor):
+        if ids.is_meta:
+            raise InvalidIdsError(f"{name} must hold values, but got {preview(ids)}")
+        if ids.dtype in (torch.uint64, torch.uint32):
+            return as_id_tensor(ids.detach().cpu().numpy(), name=name)
         tensor = ids.detach().cpu()
     elif isinstance(ids, numpy.ndarray):
         if ids.dtype.kind not in "iu":
             raise IdTypeError(f"{name} must contain integers, but got a numpy array of dtype {ids.dtype}")
+        if ids.dtype.kind == "u" and ids.size:
+            # a uint64 id above 2**63 would wrap around to a negative int64 and be shown so
+            _check_int64(ids.reshape(-1)[ids.reshape(-1) > _INT64_MAX].tolist(), name=name)
         tensor = torch.from_numpy(numpy.ascontiguousarray(ids).astype(numpy.int64, copy=False))
     elif isinstance(ids, (str, bytes)):
-        raise IdTypeError(f"{name} must be an iterable of integer ids, but got the string {ids!r}")
+        raise IdTypeError(f"{name} must be an iterable of integer ids, but got the string {preview(ids)}")
     else:
         tensor = _tensor_from_python(ids, name=name)
     if tensor.dtype == torch.bool or tensor.is_floating_point() or tensor.is_complex():
-        raise IdTypeError(f"{name} must contain integers, but got dtype {tensor.dtype}: {_preview(tensor.flatten())}")
+        raise IdTypeError(f"{name} must contain integers, but got {preview(tensor)}")
     if tensor.ndim != 1:
         raise InvalidIdsError(f"{name} must be one-dimensional, but has shape {tuple(tensor.shape)}")
     return tensor.long()
@@ -83,10 +93,18 @@ def _tensor_from_python(ids: Iterable[int], *, name: str) -> torch.Tensor:
     bad = [v for v in values if not _is_integer_scalar(v)]
     if bad:
         # checking types up front is what refuses 1.5 *and* 2.0, which torch would silently accept or truncate
-        raise IdTypeError(f"{name} must contain only integers, but got {bad[:_SHOWN]!r}")
+        raise IdTypeError(f"{name} must contain only integers, but got {preview(bad)}")
     if not values:
         return torch.empty(0, dtype=torch.long)
+    _check_int64([int(v) for v in values], name=name)
     return torch.as_tensor(values, dtype=torch.long)
+
+
+def _check_int64(values: list[int], *, name: str) -> None:
+    """Refuse ids that no int64 holds, showing them as the user wrote them; no id space is that large."""
+    huge = [value for value in values if not -_INT64_MAX - 1 <= value <= _INT64_MAX]
+    if huge:
+        raise InvalidIdsError(f"{name} must lie in [0, max_id), but got {preview(huge)}, beyond the range of int64")
 
 
 def _from_plain_ints(values: list[object]) -> torch.Tensor | None:
@@ -163,9 +181,11 @@ class IdLayout:
             by two groups.
         """
         if isinstance(max_id, bool) or not isinstance(max_id, (int, numpy.integer)):
-            raise IdTypeError(f"max_id must be an integer, but got {max_id!r}")
+            raise IdTypeError(f"max_id must be an integer, but got {preview(max_id)} ({type(max_id).__name__})")
         if max_id <= 0:
             raise InvalidIdsError(f"max_id must be positive, but got max_id={max_id}")
+        max_id = int(max_id)
+        check_allocatable(max_id * _BYTES_PER_ID, what=f"the id index of max_id={max_id:,}", error=InvalidIdsError)
         names = list(names) if names is not None else ["base_ids"] * len(groups)
         for ids, name in zip(groups, names, strict=True):
             _check_range(ids, max_id=max_id, name=name)
@@ -196,14 +216,16 @@ def _explain_repeats(max_id: int, groups: Sequence[torch.Tensor], names: Sequenc
 def _check_range(ids: torch.Tensor, *, max_id: int, name: str) -> None:
     bad = ids[(ids < 0) | (ids >= max_id)]
     if bad.numel():
-        raise InvalidIdsError(f"{name} must lie in [0, max_id={max_id}), but got {_preview(bad)}")
+        # the words PyKEEN's own messages use, for code that looks for them
+        why = "not non-negative" if bool((bad < 0).any()) else "ids that exceed max_id - 1"
+        raise InvalidIdsError(f"{name} must lie in [0, max_id={max_id}), but got {_preview(bad)}: {why}")
 
 
 def _check_unique(ids: torch.Tensor, *, max_id: int, name: str) -> None:
     counts = torch.bincount(ids, minlength=max_id)
     repeated = (counts > 1).nonzero().squeeze(1)
     if repeated.numel():
-        raise InvalidIdsError(f"{name} must not repeat ids, but repeats {_preview(repeated)}")
+        raise InvalidIdsError(f"{name} must not repeat ids, but repeats {_preview(repeated)} (Duplicate ids)")
 
 
 def _check_unclaimed(ids: torch.Tensor, *, owner: torch.Tensor, name: str, names: Sequence[str]) -> None:

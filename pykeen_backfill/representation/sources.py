@@ -11,6 +11,9 @@ import torch
 from class_resolver import HintOrType, OptionalKwargs
 from pykeen.nn.representation import Representation
 
+from ..checks import as_bool, as_index, preview
+from ..errors import InvalidPartError
+
 __all__ = [
     "BaseSource",
     "IdsLike",
@@ -44,7 +47,7 @@ class BaseSource:
         if isinstance(value, BaseSource):
             return value
         if not isinstance(value, Mapping):
-            raise TypeError(f"sources must contain BaseSource objects or mappings, but got {value!r}")
+            raise InvalidPartError(f"sources must contain BaseSource objects or mappings, but got {preview(value)}")
         unknown = sorted(set(value).difference(f.name for f in dataclasses.fields(cls)))
         if unknown:
             raise TypeError(f"a source accepts the keys ['base', 'base_kwargs', 'ids'], but got {unknown}")
@@ -83,7 +86,7 @@ def collect_sources(
     if base_ids is not None or base is not None or base_kwargs is not None:
         raise TypeError("pass either sources, or base_ids with base and base_kwargs, but not both")
     if isinstance(sources, (str, bytes, Mapping)) or not sources:
-        raise TypeError(f"sources must be a non-empty sequence of sources, but got {sources!r}")
+        raise InvalidPartError(f"sources must be a non-empty sequence of sources, but got {preview(sources)}")
     return [(BaseSource.coerce(source), f"sources[{i}].ids") for i, source in enumerate(sources)]
 
 
@@ -118,6 +121,13 @@ def warm_start_sources(
     :raises TypeError:
         If an option of a warm start is given without ``pretrained``.
     """
+    # consent must be a real boolean, checked before any file is opened: the string "false" would count as True
+    options = {
+        **options,
+        "trainable": as_bool(options["trainable"], name="trainable"),
+        "allow_pickle": as_bool(options["allow_pickle"], name="allow_pickle"),
+        "index": as_index(options["index"], name="index"),
+    }
     if pretrained is None:
         # an option of a warm start without one would be silently ignored
         given = sorted(key for key, value in options.items() if value != _NO_WARM_START[key])
