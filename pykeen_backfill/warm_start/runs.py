@@ -12,6 +12,7 @@ import json
 import pathlib
 from typing import Any
 
+from ..checks import decode_text, read_bytes
 from ..errors import PretrainedFormatError
 from .space import LabelsHint
 
@@ -109,7 +110,9 @@ def configured_dataset(replicate: pathlib.Path) -> LabelsHint | None:
 def _read(path: pathlib.Path) -> dict[str, Any]:
     import yaml
 
-    text = path.read_text(encoding="utf-8")
+    what = "the run's configuration"
+    data = read_bytes(path, what=what, error=PretrainedFormatError)
+    text = decode_text(data, path=path, what=what, error=PretrainedFormatError)
     try:
         config = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
