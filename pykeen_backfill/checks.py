@@ -263,16 +263,21 @@ def open_regular(
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise error(f"{what} {os.fspath(path)} does not exist") from None
+        raise error(f"{what} {_shown(path)} does not exist") from None
     except OSError as problem:
-        raise error(f"{what} {os.fspath(path)} cannot be opened: {problem.strerror}") from None
+        raise error(f"{what} {_shown(path)} cannot be opened: {problem.strerror}") from None
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
-        raise error(f"{what} {os.fspath(path)} is not a regular file but {_kind(mode)}")
+        raise error(f"{what} {_shown(path)} is not a regular file but {_kind(mode)}")
     if hasattr(os, "set_blocking"):
         os.set_blocking(descriptor, True)
     return os.fdopen(descriptor, "rb")
+
+
+def _shown(path: str | os.PathLike[str]) -> str:
+    # quoted, so that a path with spaces, or an empty one, reads unambiguously
+    return repr(os.fspath(path))
 
 
 def _kind(mode: int) -> str:
@@ -288,7 +293,7 @@ def read_bytes(path: str | os.PathLike[str], *, what: str, error: type[BackfillE
         try:
             return file.read()
         except OSError as problem:
-            raise error(f"{what} {os.fspath(path)} cannot be read: {problem.strerror}") from None
+            raise error(f"{what} {_shown(path)} cannot be read: {problem.strerror}") from None
 
 
 def decode_text(
@@ -304,7 +309,7 @@ def decode_text(
     except UnicodeDecodeError as problem:
         line = data[: problem.start].count(b"\n") + 1
         raise error(
-            f"{what} {os.fspath(path)} is not UTF-8 text: byte {data[problem.start : problem.start + 1]!r} at line "
+            f"{what} {_shown(path)} is not UTF-8 text: byte {data[problem.start : problem.start + 1]!r} at line "
             f"{line} ({problem.reason}); save it as UTF-8",
         ) from None
 

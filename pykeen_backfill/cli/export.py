@@ -6,12 +6,12 @@ import pathlib
 
 import click
 
-from .common import user_errors
+from .common import checked_output, staged_output, user_errors
 
 __all__ = ["export"]
 
 
-@click.command(short_help="A trusted run to files without pickle.")
+@click.command(short_help="UNPICKLES a trusted run; writes files without pickle.")
 @click.argument("run_dir", type=click.Path(path_type=pathlib.Path))
 @click.argument("out", type=click.Path(file_okay=False, path_type=pathlib.Path))
 @click.option("--format", "tensor_format", type=click.Choice(["pt", "npy"]), default="pt", show_default=True)
@@ -21,16 +21,20 @@ __all__ = ["export"]
     "configuration of `pykeen experiments run` names it.",
 )
 def export(run_dir: pathlib.Path, out: pathlib.Path, tensor_format: str, dataset: str | None) -> None:
-    """Write the vectors and labels of a trusted run to OUT, in files that load without pickle.
+    """Unpickle the trained_model.pkl of a run you TRUST, and write its vectors and labels to OUT without pickle.
 
-    RUN_DIR is a directory written by save_to_directory, or by `pykeen experiments run` (its -d directory, or one
-    experiment or replicate in it). Its trained_model.pkl is unpickled, which can run arbitrary code: only export
-    runs you trust. OUT can then be used as `pretrained` without allow_pickle.
+    Unpickling runs whatever code the file holds: only export runs you trust. RUN_DIR must be a PyKEEN run
+    directory, written by save_to_directory, or by `pykeen experiments run` (its -d directory, or one experiment or
+    replicate in it); anything else is refused before unpickling. OUT can then be used as `pretrained` without
+    allow_pickle.
     """
     from ..warm_start import export_vectors, open_pretrained
 
+    target = checked_output(out, option="OUT")
     with user_errors():
-        manifest = export_vectors(run_dir, out, allow_pickle=True, tensor_format=tensor_format, dataset=dataset)
-        reader = open_pretrained(out)
-        sizes = {target: len(reader.labels(target)) for target in ("entity", "relation")}
+        with staged_output(target) as staging:
+            manifest = export_vectors(run_dir, staging, allow_pickle=True, tensor_format=tensor_format, dataset=dataset)
+        manifest = target / manifest.name
+        reader = open_pretrained(target)
+        sizes = {name: len(reader.labels(name)) for name in ("entity", "relation")}
     click.echo(f"wrote {manifest}: {sizes['entity']} entity and {sizes['relation']} relation labels")

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .common import user_errors
+from .common import checked_output, staged_output, user_errors
 
 __all__ = ["run"]
 
@@ -25,14 +25,17 @@ def run(config: pathlib.Path, directory: pathlib.Path | None) -> None:
     """Run a PyKEEN experiment CONFIG (JSON or YAML, as for `pykeen experiments run`).
 
     Representation keyword arguments in model_kwargs work for every model, e.g. TransE or the interaction +
-    dimensions form, not only for DistMult.
+    dimensions form, not only for DistMult. The output directory is checked for being writable before training, and
+    written only once the run is complete: an error or Ctrl-C leaves nothing half-written.
     """
     from ..experiments import run_experiment
 
     if directory is None:
         directory = pathlib.Path(f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    with user_errors():
-        result = run_experiment(config, directory)
+    # checked before training: a directory that cannot be written would otherwise lose the trained model
+    target = checked_output(directory, option="--directory")
+    with user_errors(), staged_output(target) as staging:
+        result = run_experiment(config, staging)
     for name, key in (("MRR", "inverse_harmonic_mean_rank"), ("Hits@10", "hits_at_10")):
         click.echo(f"{name}: {result.get_metric(key):.4f}")
     click.echo(f"saved trained_model.pkl and results to {directory}")

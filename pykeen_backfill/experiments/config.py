@@ -14,6 +14,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..checks import read_text
 from ..errors import ConfigError
 from .routes import (
     check_entity_vectors,
@@ -66,12 +67,8 @@ def load_config(path: str | pathlib.Path) -> dict[str, Any]:
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ConfigError(f"config {str(path)!r} must end in .json, .yaml or .yml, but ends in {path.suffix!r}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"config file {str(path)!r} cannot be read: {error}") from None
+    # a FIFO or a device is refused before a byte is read; UTF-8 with or without a byte-order mark
+    text = read_text(path, what="config file", error=ConfigError)
     config = _parse_json(text, path) if kind == "JSON" else _parse_yaml(text, path)
     return check_config(config, source=str(path))
 

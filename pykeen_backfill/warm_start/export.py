@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy
 import torch
 
+from ..checks import as_bool, preview
 from ..errors import PretrainedFormatError, ShapeMismatchError
 from .labels import TARGETS
 from .readers import MANIFEST, MANIFEST_FORMAT, _ModelReader, open_pretrained
@@ -49,8 +50,14 @@ def export_vectors(
     :raises PretrainedFormatError:
         If the source is not a model.
     """
+    allow_pickle = as_bool(allow_pickle, name="allow_pickle")
     if tensor_format not in ("pt", "npy"):
-        raise ValueError(f"tensor_format must be 'pt' or 'npy', but got {tensor_format!r}")
+        raise ValueError(f"tensor_format must be 'pt' or 'npy', but got {preview(tensor_format)}")
+    if isinstance(source, (str, pathlib.Path)) and not pathlib.Path(source).is_dir():
+        # refused before anything is unpickled: only a run directory holds a model to export
+        raise PretrainedFormatError(
+            f"{source} is not a PyKEEN run directory (one written by save_to_directory or `pykeen experiments run`)"
+        )
     reader = open_pretrained(source, allow_pickle=allow_pickle, dataset=dataset)
     if not isinstance(reader, _ModelReader):
         raise PretrainedFormatError(f"{reader.description} is not a run: only a run's model can be exported")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..checks import as_bool, as_index
 from .align import Alignment, align
 from .labels import TARGETS
 from .readers import open_source
@@ -171,6 +172,8 @@ def plan_warm_start(
     :return:
         The plan.
     """
+    # checked before any file is opened
+    allow_pickle, index = as_bool(allow_pickle, name="allow_pickle"), as_index(index, name="index")
     sources = as_sources(pretrained)
     readers = [open_source(source, allow_pickle=allow_pickle) for source in sources]
     plans = []
