@@ -14,7 +14,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..checks import read_text
+from ..checks import preview, read_text
 from ..errors import ConfigError
 from .routes import (
     check_entity_vectors,
@@ -131,7 +131,9 @@ def _check_pipeline_kwargs(kwargs: Mapping[str, Any], *, source: str) -> None:
 
     unknown = sorted(set(kwargs).difference(inspect.signature(pipeline).parameters))
     if unknown:
-        raise ConfigError(f"'pipeline' in {source} has keys that pykeen.pipeline.pipeline does not accept: {unknown}")
+        raise ConfigError(
+            f"'pipeline' in {source} has keys that pykeen.pipeline.pipeline does not accept: {preview(unknown)}"
+        )
     if kwargs.get("dataset") is None and (kwargs.get("training") is None or kwargs.get("testing") is None):
         raise ConfigError(f"'pipeline' in {source} must name a 'dataset', or both 'training' and 'testing'")
     _check_dataset(kwargs, source=source)
@@ -143,10 +145,10 @@ def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
     if (model is None) == (interaction is None):
         raise ConfigError(f"'pipeline' in {source} must name exactly one of 'model' and 'interaction'")
     if interaction is not None and kwargs.get("dimensions") is None:
-        raise ConfigError(f"'pipeline' in {source} names interaction={interaction!r}, but gives no 'dimensions'")
+        raise ConfigError(f"'pipeline' in {source} names interaction={preview(interaction)}, but gives no 'dimensions'")
     model_kwargs = kwargs.get("model_kwargs") or {}
     if not isinstance(model_kwargs, Mapping):
-        raise ConfigError(f"pipeline.model_kwargs in {source} must be a mapping, but is {model_kwargs!r}")
+        raise ConfigError(f"pipeline.model_kwargs in {source} must be a mapping, but is {preview(model_kwargs)}")
     model_cls = model_class(model, interaction, source=source)
     check_entity_vectors(model_cls, model_kwargs, source=source)
     check_relation_representations(model_cls, model_kwargs, source=source)
@@ -155,7 +157,7 @@ def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
     unknown = sorted(set(model_kwargs).difference(accepted)) if accepted is not None else []
     if unknown:
         raise ConfigError(
-            f"pipeline.model_kwargs in {source} has keys that {model_cls.__name__} does not accept: {unknown}"
+            f"pipeline.model_kwargs in {source} has keys that {model_cls.__name__} does not accept: {preview(unknown)}"
         )
     for target in REPRESENTATION_KWARGS:
         _check_representation_hints(model_kwargs.get(f"{target}_representations"), target=target, source=source)
@@ -186,12 +188,12 @@ def _check_dataset(kwargs: Mapping[str, Any], *, source: str) -> None:
     dataset = kwargs.get("dataset")
     if isinstance(dataset, str) and not _is_known_dataset(dataset) and not pathlib.Path(dataset).exists():
         raise ConfigError(
-            f"pipeline.dataset={dataset!r} in {source} is neither a dataset known to PyKEEN nor an existing path"
+            f"pipeline.dataset={preview(dataset)} in {source} is neither a dataset known to PyKEEN nor an existing path"
         )
     for key in ("training", "testing", "validation"):
         value = kwargs.get(key)
         if isinstance(value, str) and not pathlib.Path(value).exists():
-            raise ConfigError(f"pipeline.{key}={value!r} in {source} does not exist")
+            raise ConfigError(f"pipeline.{key}={preview(value)} in {source} does not exist")
 
 
 def _is_known_dataset(name: str) -> bool:
@@ -222,12 +224,12 @@ def _lookup(resolver: Any, hint: Any, *, key: str, source: str) -> type:
         # Python callers may pass instances, as pykeen.pipeline.pipeline allows
         return type(hint)
     if not isinstance(hint, (str, type)):
-        raise ConfigError(f"{key} in {source} must be a name, but is {hint!r}")
+        raise ConfigError(f"{key} in {source} must be a name, but is {preview(hint)}")
     try:
         return resolver.lookup(hint)
     except (KeyError, ValueError):
         raise ConfigError(
-            f"{key}={hint!r} in {source} is not one of {sorted(resolver.lookup_dict)}",
+            f"{key}={preview(hint)} in {source} is not one of {sorted(resolver.lookup_dict)}",
         ) from None
 
 

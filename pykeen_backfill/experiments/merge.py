@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from ..checks import preview
 from ..errors import ConfigError
 from .config import REPRESENTATION_KWARGS, Target, config_dataset, model_class
 from .routes import entity_model_class, place_entity_representation, route_model_kwargs
@@ -67,7 +68,7 @@ def prepare_representation_kwargs(
         return fill_labels(kwargs, labels)
     if isinstance(kwargs, Sequence) and not isinstance(kwargs, str) and all(isinstance(k, Mapping) for k in kwargs):
         return [fill_labels(k, labels) for k in kwargs]
-    raise ConfigError(f"{key} must be a mapping or a list of mappings, but is {kwargs!r}")
+    raise ConfigError(f"{key} must be a mapping or a list of mappings, but is {preview(kwargs)}")
 
 
 def split_representation_kwargs(

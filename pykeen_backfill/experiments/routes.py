@@ -21,6 +21,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..checks import preview
 from ..errors import ConfigError, NoEntityVectorsError
 
 __all__ = [
@@ -94,7 +95,7 @@ def check_entity_vectors(model_cls: type, model_kwargs: Mapping[str, Any], *, so
     reason = refusal(entity_model_class(model_cls, model_kwargs))
     if reason is not None:
         given = {key: model_kwargs[key] for key in (HINT, KWARGS) if model_kwargs.get(key) is not None}
-        shown = ", ".join(f"{key}={value!r}" for key, value in given.items())
+        shown = ", ".join(f"{key}={preview(value)}" for key, value in given.items())
         raise NoEntityVectorsError(f"pipeline.model_kwargs in {source} gives {shown}, but {reason}")
 
 
@@ -190,7 +191,7 @@ def check_literals(model_cls: type, pipeline_kwargs: Mapping[str, Any], *, sourc
         with_literals = sorted(
             key for key, cls in dataset_resolver.lookup_dict.items() if issubclass(cls, NumericPathDataset)
         )
-        given = f"dataset={dataset!r}" if dataset is not None else "the training triples"
+        given = f"dataset={preview(dataset)}" if dataset is not None else "the training triples"
         raise ConfigError(
             f"{model_cls.__name__} in {source} needs numeric literals for its entities, but {given} has none: use a "
             f"dataset with literals (e.g. {', '.join(with_literals)}) or a TriplesNumericLiteralsFactory",
@@ -313,7 +314,7 @@ def place_entity_representation(
 
     if hint is not None and isinstance(representations, representation_resolver.base):
         raise ConfigError(
-            f"{HINT}={hint!r} cannot be placed: the model built its entity representations itself "
+            f"{HINT}={preview(hint)} cannot be placed: the model built its entity representations itself "
             f"({type(representations).__name__}); for CompGCN, give encoder_kwargs=dict({HINT}=..., {KWARGS}=...), "
             "or run it through pykeen_backfill.experiments.pipeline_from_config, which does"
         )

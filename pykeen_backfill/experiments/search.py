@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..checks import preview
 from ..errors import ConfigError
 from .config import REPRESENTATION_KWARGS, model_class
 
@@ -77,7 +78,7 @@ def check_searched_shapes(hpo_kwargs: Mapping[str, Any], *, source: str = "the s
                 "size of the pre-trained vectors",
             )
         raise ConfigError(
-            f"model_kwargs.{where}.{key}={value!r} in {source} fixes a size, but the study searches {sizes}: a "
+            f"model_kwargs.{where}.{key}={preview(value)} in {source} fixes a size, but the study searches {sizes}: a "
             f"trial that samples another size would fail. Drop {key} from {where.rsplit('.', 1)[-1]}: the model "
             f"gives each trial's size to the parts it builds (or fix {sizes[0]} in model_kwargs)",
         )

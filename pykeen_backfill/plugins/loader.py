@@ -17,6 +17,7 @@ import pluggy
 from class_resolver import ClassResolver
 from pykeen.nn.representation import Representation
 
+from ..checks import preview
 from ..errors import PluginConflictError
 from . import own as own_plugin
 from .hookspec import ENTRY_POINT_GROUP, PROJECT_NAME, RepresentationHookSpec
@@ -157,7 +158,7 @@ def _collect_contributions(manager: pluggy.PluginManager, *, strict: bool) -> It
             continue
         for cls in classes:
             if not (isinstance(cls, type) and issubclass(cls, Representation)):
-                _problem(f"skipped {cls!r} from {where}: it is not a Representation subclass", strict=strict)
+                _problem(f"skipped {preview(cls)} from {where}: it is not a Representation subclass", strict=strict)
                 continue
             yield Contribution(cls=cls, plugin=impl.plugin_name, distribution=distribution)
 

@@ -81,7 +81,7 @@ def split_kwargs(kwargs: Mapping[str, Any]) -> InjectedKwargs:
     if unknown:
         accepted = sorted(OUTPUT_KEYS | BUILD_KEYS | {"shape", "embedding_dim"})
         raise UnknownKeywordError(
-            f"BackfillRepresentation got unexpected keyword arguments {unknown}; "
+            f"BackfillRepresentation got unexpected keyword arguments {preview(unknown)}; "
             f"besides its own parameters it accepts {accepted}",
         )
     output = {key: value for key, value in kwargs.items() if key in OUTPUT_KEYS}

@@ -50,9 +50,11 @@ class BaseSource:
             raise InvalidPartError(f"sources must contain BaseSource objects or mappings, but got {preview(value)}")
         unknown = sorted(set(value).difference(f.name for f in dataclasses.fields(cls)))
         if unknown:
-            raise TypeError(f"a source accepts the keys ['base', 'base_kwargs', 'ids'], but got {unknown}")
+            raise InvalidPartError(
+                f"a source accepts the keys ['base', 'base_kwargs', 'ids'], but got {preview(unknown)}"
+            )
         if "ids" not in value:
-            raise TypeError(f"a source needs 'ids', but got only {sorted(value)}")
+            raise InvalidPartError(f"a source needs 'ids', but got only {preview(sorted(value))}")
         return cls(**value)
 
 

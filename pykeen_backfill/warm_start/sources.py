@@ -107,9 +107,11 @@ class PretrainedSource:
             known = [field.name for field in dataclasses.fields(cls)]
             unknown = sorted(set(value).difference(known))
             if unknown:
-                raise TypeError(f"a pretrained source accepts the keys {sorted(known)}, but got {unknown}")
+                raise OptionTypeError(
+                    f"a pretrained source accepts the keys {sorted(known)}, but got {preview(unknown)}"
+                )
             if "source" not in value:
-                raise TypeError(f"a pretrained source needs 'source', but got only {sorted(value)}")
+                raise OptionTypeError(f"a pretrained source needs 'source', but got only {preview(sorted(value))}")
             return cls(**value)
         return cls(source=value)
 

@@ -6,6 +6,7 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..checks import preview
 from ..errors import PretrainedFormatError
 from .labels import TARGETS, labels_by_id, read_id_map
 
@@ -94,7 +95,8 @@ def _dataset(name: str) -> Any:
         dataset_resolver.lookup(name)
     except (KeyError, ValueError):
         raise PretrainedFormatError(
-            f"the new id space {name!r} is neither an existing path nor a dataset known to PyKEEN (e.g. 'nations')",
+            f"the new id space {preview(name)} is neither an existing path nor a dataset known to PyKEEN "
+            "(e.g. 'nations')",
         ) from None
     return get_dataset(dataset=name)
 
@@ -110,5 +112,5 @@ def max_id_for(triples_factory: Any, target: str) -> int:
         The number of ids.
     """
     if target not in TARGETS:
-        raise ValueError(f"target must be one of {list(TARGETS)}, but got {target!r}")
+        raise ValueError(f"target must be one of {list(TARGETS)}, but got {preview(target)}")
     return triples_factory.num_entities if target == "entity" else triples_factory.num_relations
