@@ -43,7 +43,8 @@ def find_replicate(path: pathlib.Path, *, model_file: str) -> pathlib.Path | Non
     :raises PretrainedFormatError:
         If there are several experiments or replicates to choose from; the message lists them.
     """
-    if path.joinpath(model_file).is_file():
+    # exists, not is_file: a FIFO in its place is refused when opened, not mistaken for no run at all
+    if path.joinpath(model_file).exists():
         return path
     experiments = [path] if path.joinpath(REPLICATES).is_dir() else _children_with(path, REPLICATES)
     if not experiments:
@@ -88,7 +89,7 @@ def configured_dataset(replicate: pathlib.Path) -> LabelsHint | None:
     if replicate.parent.name != REPLICATES:
         return None
     candidates = [replicate.parent.parent.joinpath(CONFIGURATION + suffix) for suffix in (".json", ".yaml", ".yml")]
-    found = [path for path in candidates if path.is_file()]
+    found = [path for path in candidates if path.exists()]
     if not found:
         return None
     pipeline = _read(found[0]).get("pipeline")

@@ -6,7 +6,7 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..checks import preview
+from ..checks import open_regular, preview
 from ..errors import PretrainedFormatError
 from .labels import TARGETS, labels_by_id, read_id_map
 
@@ -52,7 +52,8 @@ def new_labels(labels: LabelsHint, target: str) -> tuple[str, ...]:
         path = pathlib.Path(labels)
         if path.is_dir():
             return read_id_map(path.joinpath(f"{target}_to_id.tsv.gz"))
-        if path.is_file():
+        if path.exists():
+            # a FIFO or a device is refused when read
             return new_labels(_triples_file(path), target)
         return new_labels(_dataset(str(labels)), target)
     raise TypeError(
@@ -64,8 +65,10 @@ def new_labels(labels: LabelsHint, target: str) -> tuple[str, ...]:
 def _triples_file(path: pathlib.Path) -> Any:
     from pykeen.triples import TriplesFactory
 
+    # a FIFO or a device would block the reader: refused before it is read
+    open_regular(path, what="the triples file", error=PretrainedFormatError).close()
     try:
-        # numbered exactly as the pipeline numbers a training file given by path
+        # numbered exactly as the pipeline numbers a training file given by path (a byte-order mark included)
         return TriplesFactory.from_path(path)
     except (ValueError, OSError) as error:
         raise PretrainedFormatError(f"{path} is not a file of tab-separated labelled triples: {error}") from None
