@@ -158,7 +158,8 @@ def as_shape(value: Any, *, name: str) -> tuple[int, ...]:
         If the value is not a positive integer or a sequence of positive integers; floats and strings are refused.
     """
     dims = (value,) if is_integer(value) else value
-    if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
+    # a tensor or an array is almost always data passed by mistake, e.g. the vectors instead of their shape
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable) or hasattr(dims, "dtype"):
         raise InvalidShapeError(f"{name} must be a positive integer or a sequence of them, but got {preview(value)}")
     dims = tuple(dims)
     if not all(is_integer(dim) and dim > 0 for dim in dims):

@@ -123,8 +123,11 @@ def build_part(
 
     try:
         part = representation_resolver.make(hint, kwargs, **fixed)
-    except KeyError as error:
-        raise UnknownRepresentationError(f"{name}={preview(hint)} names no representation: {error.args[0]}") from None
+    except KeyError:
+        known = sorted(representation_resolver.lookup_dict)
+        raise UnknownRepresentationError(
+            f"{name}={preview(hint)} names no representation; the known names are {known}"
+        ) from None
     except TypeError as error:
         kind = UnknownKeywordError if "keyword argument" in str(error) else InvalidPartError
         raise kind(
