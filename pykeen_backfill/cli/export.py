@@ -13,7 +13,7 @@ __all__ = ["export"]
 
 @click.command(short_help="UNPICKLES a trusted run; writes files without pickle.")
 @click.argument("run_dir", type=click.Path(path_type=pathlib.Path))
-@click.argument("out", type=click.Path(file_okay=False, path_type=pathlib.Path))
+@click.argument("out", type=click.Path(path_type=pathlib.Path))
 @click.option("--format", "tensor_format", type=click.Choice(["pt", "npy"]), default="pt", show_default=True)
 @click.option(
     "--dataset",

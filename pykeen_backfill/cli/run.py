@@ -13,11 +13,11 @@ __all__ = ["run"]
 
 
 @click.command(short_help="Run a PyKEEN experiment config, JSON or YAML.")
-@click.argument("config", type=click.Path(dir_okay=False, path_type=pathlib.Path))
+@click.argument("config", type=click.Path(path_type=pathlib.Path))
 @click.option(
     "-d",
     "--directory",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    type=click.Path(path_type=pathlib.Path),
     default=None,
     help="Where to write trained_model.pkl, results.json, ...; default: CONFIG's name and the time, here.",
 )

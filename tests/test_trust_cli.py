@@ -1,0 +1,148 @@
+"""The command line never loses a run: the output directory is checked before training and written all at once.
+
+Tests run as root here, where ``chmod`` does not stop writes; an unwritable directory is therefore made by placing it
+under a regular file, or under ``/proc``, which nobody can write to.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pykeen_backfill import experiments, warm_start
+from pykeen_backfill.cli import main
+from pykeen_backfill.cli.common import UserError, checked_output
+from pykeen_backfill.errors import ConfigError
+
+
+def _run(config: pathlib.Path, out: pathlib.Path) -> Result:
+    return CliRunner().invoke(main, ["run", str(config), "-d", str(out)])
+
+
+def _one_line_exit_2(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    return result.output
+
+
+def _no_leftovers(parent: pathlib.Path) -> None:
+    assert not [path.name for path in parent.iterdir() if ".partial-" in path.name]
+
+
+@pytest.fixture
+def never_trains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a run starts: the checks must come first."""
+
+    def _trains(*_: Any, **__: Any) -> None:
+        raise AssertionError("training started although the output directory cannot be written")
+
+    monkeypatch.setattr(experiments, "run_experiment", _trains)
+
+
+UNWRITABLE = {
+    "under a file": lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "out",
+    "deep under a file": lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "a" / "b",
+    "a file": lambda tmp: (tmp / "out").write_text("x") and tmp / "out",
+    "under /proc": lambda tmp: pathlib.Path("/proc/pykeen-backfill-out"),
+    "in /proc": lambda tmp: pathlib.Path("/proc"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNWRITABLE))
+def test_an_unwritable_directory_is_refused_before_training(
+    case: str, configs: pathlib.Path, tmp_path: pathlib.Path, never_trains: None
+) -> None:
+    out = UNWRITABLE[case](tmp_path)
+    message = _one_line_exit_2(_run(configs / "transe_backfill.json", out))
+    assert str(out) in message
+    with pytest.raises(UserError):
+        checked_output(out, option="-d")
+
+
+def test_export_checks_its_output_first(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def _unpickles(*_: Any, **__: Any) -> None:
+        raise AssertionError("the run was read although OUT cannot be written")
+
+    monkeypatch.setattr(warm_start, "export_vectors", _unpickles)
+    (tmp_path / "file").write_text("x")
+    result = CliRunner().invoke(main, ["export", str(tmp_path), str(tmp_path / "file" / "out")])
+    assert "not a directory" in _one_line_exit_2(result)
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, ConfigError])
+def test_an_interrupted_run_leaves_nothing_half_written(
+    interruption: type[BaseException], configs: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def _interrupted(config: pathlib.Path, directory: pathlib.Path) -> None:
+        directory.joinpath("trained_model.pkl").write_bytes(b"half")
+        raise interruption("stopped half-way")
+
+    monkeypatch.setattr(experiments, "run_experiment", _interrupted)
+    result = _run(configs / "transe_backfill.json", tmp_path / "out")
+    assert result.exit_code != 0
+    if interruption is ConfigError:
+        _one_line_exit_2(result)
+    assert not (tmp_path / "out").exists()
+    _no_leftovers(tmp_path)
+
+
+def test_an_interrupted_export_leaves_nothing(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def _interrupted(source: Any, out: pathlib.Path, **_: Any) -> None:
+        out.joinpath("entity_0.pt").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(warm_start, "export_vectors", _interrupted)
+    result = CliRunner().invoke(main, ["export", str(tmp_path), str(tmp_path / "export")])
+    assert result.exit_code != 0
+    assert not (tmp_path / "export").exists()
+    _no_leftovers(tmp_path)
+
+
+def test_an_interrupted_run_keeps_what_was_there(
+    configs: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "trained_model.pkl").write_bytes(b"the earlier run")
+
+    def _interrupted(config: pathlib.Path, directory: pathlib.Path) -> None:
+        directory.joinpath("trained_model.pkl").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments, "run_experiment", _interrupted)
+    assert _run(configs / "transe_backfill.json", out).exit_code != 0
+    assert (out / "trained_model.pkl").read_bytes() == b"the earlier run"
+    _no_leftovers(tmp_path)
+
+
+def test_a_complete_run_is_written_in_place(configs: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "trained_model.pkl").write_bytes(b"the earlier run")
+    result = _run(configs / "transe_backfill.json", out)
+    assert result.exit_code == 0, result.output
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "trained_model.pkl").read_bytes() != b"the earlier run"
+    assert {"results.json", "configuration_copied.json"} <= {path.name for path in out.iterdir()}
+    _no_leftovers(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["run", "missing.json"],
+        ["run", "."],
+        ["plan", "--pretrained", "no/such/run", "--dataset", "nations"],
+        ["plan", "--pretrained", "no/such/run"],
+        ["export", "no/such/run", "out"],
+    ],
+)
+def test_user_errors_exit_2_with_one_line(arguments: list[str], tmp_path: pathlib.Path) -> None:
+    with CliRunner().isolated_filesystem(temp_dir=tmp_path):
+        result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) <= 4  # click's usage lines for a missing option, else one line
