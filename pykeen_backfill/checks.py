@@ -17,6 +17,7 @@ from .errors import (
     InvalidPartError,
     InvalidShapeError,
     OptionTypeError,
+    OptionValueError,
     ShapeMismatchError,
     UnreadableFileError,
 )
@@ -125,16 +126,15 @@ def as_index(value: Any, *, name: str) -> int:
 
     :raises OptionTypeError:
         If the value is not an integer.
-    :raises ValueError:
-        If it is negative (as :class:`OptionTypeError` is also a :class:`TypeError`, a negative value gets a
-        :class:`~pykeen_backfill.errors.InvalidShapeError`, the error of a number out of range).
+    :raises OptionValueError:
+        If it is negative.
     """
     if not is_integer(value):
         raise OptionTypeError(
             f"{name} must be a non-negative integer, but got {preview(value)} ({type(value).__name__})"
         )
     if value < 0:
-        raise InvalidShapeError(f"{name} must be a non-negative integer, but got {value}")
+        raise OptionValueError(f"{name} must be a non-negative integer, but got {value}")
     return int(value)
 
 

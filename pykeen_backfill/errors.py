@@ -27,6 +27,7 @@ __all__ = [
     "ConfigError",
     "NoEntityVectorsError",
     "OptionTypeError",
+    "OptionValueError",
     "UnreadableFileError",
 ]
 
@@ -117,6 +118,10 @@ class NoEntityVectorsError(ConfigError):
 
 class OptionTypeError(BackfillError, TypeError):
     """Raised for an option of the wrong type, e.g. the string ``"false"`` where a real boolean is needed."""
+
+
+class OptionValueError(BackfillError, ValueError):
+    """Raised for an option of the right type but a value it cannot take, e.g. ``index=-1`` or ``target="entities"``."""
 
 
 class UnreadableFileError(BackfillError, ValueError):

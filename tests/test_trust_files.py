@@ -305,8 +305,23 @@ def test_vectors_that_are_not_finite(tmp_path: pathlib.Path, bad: float, dtype: 
 
 def test_a_fifo_as_the_new_id_space(exported: pathlib.Path, tmp_path: pathlib.Path) -> None:
     fifo = _not_regular("fifo", tmp_path / "train.tsv")
-    with no_hang(), pytest.raises(PretrainedFormatError, match="triples file .* not a regular file but a FIFO"):
+    with no_hang(), pytest.raises(PretrainedFormatError, match=r"triples file .* not a regular file but a FIFO"):
         BackfillRepresentation(max_id=14, pretrained=exported, labels=fifo)
     with no_hang():
         result = CliRunner().invoke(main, ["plan", "--pretrained", str(exported), "--training", str(fifo)])
     assert result.exit_code == 2 and "not a regular file" in result.output, result.output
+
+
+def test_foreign_byte_order_and_odd_dtypes(tmp_path: pathlib.Path) -> None:
+    numpy.save(tmp_path / "big_endian.npy", numpy.arange(6, dtype=">f4").reshape(3, 2))
+    assert torch.equal(read_tensor_file(tmp_path / "big_endian.npy"), torch.arange(6.0).reshape(3, 2))
+    numpy.save(tmp_path / "long_double.npy", numpy.ones((3, 2), dtype=numpy.longdouble))
+    with pytest.raises(PretrainedFormatError, match="which torch cannot hold"):
+        read_tensor_file(tmp_path / "long_double.npy")
+    torch.save(torch.eye(3).to_sparse(), tmp_path / "sparse.pt")
+    assert torch.equal(read_tensor_file(tmp_path / "sparse.pt"), torch.eye(3))
+
+
+def test_a_model_file_given_instead_of_its_run(real_run: pathlib.Path) -> None:
+    with pytest.raises(PretrainedFormatError, match="give the run directory"):
+        BackfillRepresentation(max_id=14, pretrained=real_run / "trained_model.pkl", labels="nations")

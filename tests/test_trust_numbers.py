@@ -23,6 +23,7 @@ from pykeen_backfill.errors import (
     InvalidPartError,
     InvalidShapeError,
     OptionTypeError,
+    OptionValueError,
     PretrainedFormatError,
     ShapeMismatchError,
 )
@@ -64,7 +65,7 @@ CASES: dict[str, tuple[dict[str, Any], type[Exception], str]] = {
     ),
     "index a string": (dict(index="1"), OptionTypeError, r"index must be a non-negative integer, but got '1' \(str\)"),
     "index a float": (dict(index=1.0), OptionTypeError, r"index .* but got 1\.0 \(float\)"),
-    "index negative": (dict(index=-1), InvalidShapeError, r"index must be a non-negative integer, but got -1"),
+    "index negative": (dict(index=-1), OptionValueError, r"index must be a non-negative integer, but got -1"),
     "index a bool": (dict(index=True), OptionTypeError, r"index .* but got True \(bool\)"),
 }
 
@@ -188,3 +189,27 @@ def test_messages_show_a_few_values(case: str) -> None:
         BackfillRepresentation(**{**dict(max_id=10, base_ids=[1, 4], shape=4), **kwargs})
     # the values shown are few; the rest of a message (e.g. the known names) is bounded too
     assert len(str(info.value)) < 800, str(info.value)
+
+
+def test_a_part_too_large_for_memory_is_refused_before_allocating() -> None:
+    with pytest.raises(InvalidShapeError, match=r"base with max_id=2 and shape=\(1000000000000,\) would need"):
+        BackfillRepresentation(max_id=10, base_ids=[1, 4], shape=10**12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        (dict(labels=(1, 2), vectors=torch.ones(2, 2)), OptionTypeError, r"labels must be strings, but got \[1, 2\]"),
+        (dict(labels=("a", "b"), vectors=torch.ones(2, 0)), ShapeMismatchError, r"shape \(2, 0\): no values"),
+        (dict(labels=("a", "b"), vectors=[[1.0], [2.0]]), OptionTypeError, r"must be a tensor, but got \[\[1\.0\]"),
+    ],
+)
+def test_labelled_vectors_are_checked(kwargs: dict[str, Any], error: type[Exception], pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        LabelledVectors(**kwargs)
+
+
+def test_from_pretrained_takes_a_dataset_name() -> None:
+    vectors = LabelledVectors(labels=("burma", "china"), vectors=torch.ones(2, 3))
+    representation = BackfillRepresentation.from_pretrained(vectors, "nations")
+    assert representation.max_id == 14 and representation.num_base_ids == 2

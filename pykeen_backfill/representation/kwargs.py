@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,8 +28,8 @@ import torch
 from class_resolver import HintOrType
 from pykeen.nn.representation import Representation
 
-from ..checks import as_bool, preview, requested_shape
-from ..errors import InvalidPartError, UnknownKeywordError, UnknownRepresentationError
+from ..checks import as_bool, check_allocatable, is_integer, preview, requested_shape
+from ..errors import InvalidPartError, InvalidShapeError, UnknownKeywordError, UnknownRepresentationError
 
 __all__ = [
     "InjectedKwargs",
@@ -121,6 +122,7 @@ def build_part(
     """
     from pykeen.nn import representation_resolver
 
+    _check_size({**kwargs, **fixed}, name=name)
     try:
         part = representation_resolver.make(hint, kwargs, **fixed)
     except KeyError:
@@ -138,6 +140,18 @@ def build_part(
             f"{name} must be a Representation, a Representation class or the name of one, but got {preview(hint)}",
         )
     return part
+
+
+def _check_size(kwargs: Mapping[str, Any], *, name: str) -> None:
+    """Refuse a part whose table would not fit into memory, before torch tries to allocate it."""
+    max_id, dims = kwargs.get("max_id"), kwargs.get("shape", kwargs.get("embedding_dim"))
+    dims = (dims,) if is_integer(dims) else dims
+    if not is_integer(max_id) or not isinstance(dims, (tuple, list)) or not all(is_integer(d) and d > 0 for d in dims):
+        # malformed values get their own errors where they are used
+        return
+    dtype = kwargs.get("dtype") if isinstance(kwargs.get("dtype"), torch.dtype) else torch.get_default_dtype()
+    size = int(max_id) * math.prod(int(d) for d in dims) * torch.empty(0, dtype=dtype).element_size()
+    check_allocatable(size, what=f"{name} with max_id={max_id:,} and shape={tuple(dims)}", error=InvalidShapeError)
 
 
 def kwargs_for_part(

@@ -12,7 +12,7 @@ from class_resolver import HintOrType, OptionalKwargs
 from pykeen.nn.representation import Representation
 
 from ..checks import as_bool, as_index, preview
-from ..errors import InvalidPartError
+from ..errors import InvalidPartError, OptionTypeError
 
 __all__ = [
     "BaseSource",
@@ -83,10 +83,10 @@ def collect_sources(
     """
     if sources is None:
         if base_ids is None:
-            raise TypeError("BackfillRepresentation needs base_ids (or sources for several bases)")
+            raise OptionTypeError("BackfillRepresentation needs base_ids (or sources for several bases)")
         return [(BaseSource(ids=base_ids, base=base, base_kwargs=base_kwargs), "base_ids")]
     if base_ids is not None or base is not None or base_kwargs is not None:
-        raise TypeError("pass either sources, or base_ids with base and base_kwargs, but not both")
+        raise OptionTypeError("pass either sources, or base_ids with base and base_kwargs, but not both")
     if isinstance(sources, (str, bytes, Mapping)) or not sources:
         raise InvalidPartError(f"sources must be a non-empty sequence of sources, but got {preview(sources)}")
     return [(BaseSource.coerce(source), f"sources[{i}].ids") for i, source in enumerate(sources)]
@@ -135,7 +135,7 @@ def warm_start_sources(
         given = sorted(key for key, value in options.items() if value != _NO_WARM_START[key])
         given += ["labels"] if labels is not None else []
         if given:
-            raise TypeError(f"{given} only apply to a warm start: pass pretrained=... too")
+            raise OptionTypeError(f"{given} only apply to a warm start: pass pretrained=... too")
         return others["sources"]
     from ..warm_start.bases import pretrained_sources
 

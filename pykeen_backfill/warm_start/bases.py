@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ..checks import as_bool, as_index, preview, requested_shape
-from ..errors import NoSharedLabelsError, ShapeMismatchError
+from ..errors import NoSharedLabelsError, OptionTypeError, ShapeMismatchError
 from .align import Alignment, align
 from .labels import check_unique, checked_target, row_labels
 from .readers import open_source
@@ -92,9 +92,9 @@ def pretrained_sources(
     target = checked_target(target)
     given = sorted(key for key, value in (others or {}).items() if value is not None)
     if given:
-        raise TypeError(f"pretrained replaces {given}: pass either pretrained or {given}, not both")
+        raise OptionTypeError(f"pretrained replaces {given}: pass either pretrained or {given}, not both")
     if labels is None:
-        raise TypeError(
+        raise OptionTypeError(
             "pretrained needs labels, the new id space: a dataset name such as 'nations' or the path of a saved "
             "triples factory (`pykeen-backfill run` fills it in from the configuration's dataset)",
         )

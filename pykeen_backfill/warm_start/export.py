@@ -10,7 +10,7 @@ import numpy
 import torch
 
 from ..checks import as_bool, preview
-from ..errors import PretrainedFormatError, ShapeMismatchError
+from ..errors import OptionValueError, PretrainedFormatError, ShapeMismatchError
 from .labels import TARGETS
 from .readers import MANIFEST, MANIFEST_FORMAT, _ModelReader, open_pretrained
 
@@ -52,7 +52,7 @@ def export_vectors(
     """
     allow_pickle = as_bool(allow_pickle, name="allow_pickle")
     if tensor_format not in ("pt", "npy"):
-        raise ValueError(f"tensor_format must be 'pt' or 'npy', but got {preview(tensor_format)}")
+        raise OptionValueError(f"tensor_format must be 'pt' or 'npy', but got {preview(tensor_format)}")
     if isinstance(source, (str, pathlib.Path)) and not pathlib.Path(source).is_dir():
         # refused before anything is unpickled: only a run directory holds a model to export
         raise PretrainedFormatError(

@@ -20,7 +20,7 @@ import numpy
 
 from ..checks import SHOWN as _SHOWN
 from ..checks import decode_text, preview, read_bytes, read_text
-from ..errors import DuplicateLabelsError, PretrainedFormatError, ShapeMismatchError
+from ..errors import DuplicateLabelsError, OptionValueError, PretrainedFormatError, ShapeMismatchError
 
 __all__ = [
     "INVERSE_SUFFIX",
@@ -193,7 +193,7 @@ def read_id_map(path: pathlib.Path) -> tuple[str, ...]:
 
 
 def checked_target(target: str) -> str:
-    """Return ``target`` if it is ``"entity"`` or ``"relation"``, else raise a :class:`ValueError` naming it."""
+    """Return ``target`` if it is ``"entity"`` or ``"relation"``, else raise an ``OptionValueError`` naming it."""
     if target not in TARGETS:
-        raise ValueError(f"target must be one of {list(TARGETS)}, but got {preview(target)}")
+        raise OptionValueError(f"target must be one of {list(TARGETS)}, but got {preview(target)}")
     return target

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..checks import as_bool, as_shape, open_regular, preview, read_text
-from ..errors import PretrainedFormatError, RepresentationIndexError, UnsafeFileError
+from ..errors import OptionTypeError, PretrainedFormatError, RepresentationIndexError, UnsafeFileError
 from .labels import TARGETS, checked_target, labels_by_id, read_id_map, read_labels_file, row_labels
 from .runs import CONFIGURATION, configured_dataset, find_replicate
 from .sources import LabelledVectors, PretrainedSource
 from .space import LabelsHint, new_labels
-from .tensors import _CORRUPT, intact_torch_file, read_tensor_file
+from .tensors import _CORRUPT, TENSOR_SUFFIXES, intact_torch_file, read_tensor_file
 
 if TYPE_CHECKING:
     from pykeen.models import Model
@@ -122,6 +122,11 @@ class _GivenReader(PretrainedReader):
 
 class _TensorFileReader(_GivenReader):
     def __init__(self, path: pathlib.Path, labels_file: str | pathlib.Path | None) -> None:
+        if path.suffix not in TENSOR_SUFFIXES:
+            hint = f"; give the run directory {path.parent} instead" if path.name == MODEL_FILE else ""
+            raise PretrainedFormatError(
+                f"{path} is neither a directory nor a tensor file (one of {list(TENSOR_SUFFIXES)}){hint}"
+            )
         if labels_file is None:
             raise PretrainedFormatError(
                 f"the tensor file {path} needs its labels: pass {{'source': '{path}', 'labels_file': LABELS}}",
@@ -362,7 +367,7 @@ def open_pretrained(
     if isinstance(source, PipelineResult):
         return _ResultReader(source)
     if not isinstance(source, (str, pathlib.Path)):
-        raise TypeError(
+        raise OptionTypeError(
             "pretrained must be a path, a PipelineResult, LabelledVectors or a PretrainedSource, "
             f"but got {type(source).__name__}",
         )

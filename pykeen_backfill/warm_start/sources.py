@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from ..checks import as_bool, as_index, preview
-from ..errors import OptionTypeError, PretrainedFormatError, ShapeMismatchError
+from ..errors import OptionTypeError, OptionValueError, PretrainedFormatError, ShapeMismatchError
 from .labels import check_unique
 
 if TYPE_CHECKING:
@@ -41,6 +41,11 @@ class LabelledVectors:
             raise OptionTypeError(f"pre-trained vectors must be a tensor, but got {preview(self.vectors)}")
         if self.vectors.is_meta:
             raise PretrainedFormatError(f"pre-trained vectors must hold values, but got {preview(self.vectors)}")
+        if not all(isinstance(label, str) for label in self.labels):
+            wrong = [label for label in self.labels if not isinstance(label, str)]
+            raise OptionTypeError(f"labels must be strings, but got {preview(wrong)}")
+        if self.vectors.ndim >= 2 and 0 in self.vectors.shape[1:]:
+            raise ShapeMismatchError(f"pre-trained vectors have shape {tuple(self.vectors.shape)}: no values per row")
         if self.vectors.ndim < 2:
             raise ShapeMismatchError(
                 f"pre-trained vectors need one row per label, but have shape {tuple(self.vectors.shape)}"
@@ -126,7 +131,7 @@ def as_sources(pretrained: PretrainedSourceHint | Sequence[PretrainedSourceHint]
     ):
         pretrained = [pretrained]
     if not pretrained:
-        raise ValueError("pretrained must name at least one source")
+        raise OptionValueError("pretrained must name at least one source, but is an empty sequence")
     return [PretrainedSource.coerce(source) for source in pretrained]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..checks import open_regular, preview
-from ..errors import PretrainedFormatError
+from ..errors import OptionTypeError, OptionValueError, PretrainedFormatError
 from .labels import TARGETS, labels_by_id, read_id_map
 
 __all__ = [
@@ -56,7 +56,7 @@ def new_labels(labels: LabelsHint, target: str) -> tuple[str, ...]:
             # a FIFO or a device is refused when read
             return new_labels(_triples_file(path), target)
         return new_labels(_dataset(str(labels)), target)
-    raise TypeError(
+    raise OptionTypeError(
         "labels must be a dataset name, a path, a TriplesFactory, a Dataset or a mapping from label to id, "
         f"but got {type(labels).__name__}",
     )
@@ -115,5 +115,8 @@ def max_id_for(triples_factory: Any, target: str) -> int:
         The number of ids.
     """
     if target not in TARGETS:
-        raise ValueError(f"target must be one of {list(TARGETS)}, but got {preview(target)}")
+        raise OptionValueError(f"target must be one of {list(TARGETS)}, but got {preview(target)}")
+    if not hasattr(triples_factory, "num_entities"):
+        # a dataset name, a path, a mapping: the new id space has one id per label
+        return len(new_labels(triples_factory, target))
     return triples_factory.num_entities if target == "entity" else triples_factory.num_relations

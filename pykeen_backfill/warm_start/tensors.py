@@ -46,6 +46,8 @@ def read_tensor_file(path: str | pathlib.Path) -> torch.Tensor:
         raise PretrainedFormatError(f"{path} is not a tensor file: expected one of {list(TENSOR_SUFFIXES)}")
     with open_regular(path, what="the tensor file", error=PretrainedFormatError) as file:
         tensor = _read_npy(file, path) if path.suffix == ".npy" else _read_pt(file, path)
+    if isinstance(tensor, torch.Tensor) and tensor.layout != torch.strided:
+        tensor = tensor.to_dense()
     if not isinstance(tensor, torch.Tensor) or not (tensor.is_floating_point() or tensor.is_complex()):
         kind = f"dtype {tensor.dtype}" if isinstance(tensor, torch.Tensor) else type(tensor).__name__
         raise PretrainedFormatError(f"{path} must hold one tensor of floating-point numbers, but holds {kind}")
@@ -65,9 +67,18 @@ def _read_npy(file: IO[bytes], path: pathlib.Path) -> torch.Tensor:
         raise UnsafeFileError(f"{path} holds Python objects (dtype {dtype}), which can only be read by unpickling")
     file.seek(0)
     try:
-        return torch.from_numpy(numpy.load(file, allow_pickle=False))
+        array = numpy.load(file, allow_pickle=False)
     except _CORRUPT as error:
         raise PretrainedFormatError(f"{path} is not a complete .npy file (truncated or corrupt?): {error}") from None
+    if not array.dtype.isnative:
+        # e.g. big-endian '>f4', written on another machine: the same numbers in this machine's byte order
+        array = array.astype(array.dtype.newbyteorder("="))
+    try:
+        return torch.from_numpy(array)
+    except TypeError:
+        raise PretrainedFormatError(
+            f"{path} holds numbers of dtype {array.dtype}, which torch cannot hold; save them as float32 or float64"
+        ) from None
 
 
 def _read_pt(file: IO[bytes], path: pathlib.Path) -> object:
