@@ -23,7 +23,7 @@ from pykeen.pipeline import PipelineResult, pipeline
 
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.cli import main
-from pykeen_backfill.errors import OptionTypeError, PretrainedFormatError
+from pykeen_backfill.errors import OptionTypeError, PretrainedFormatError, UnsafeFileError
 from pykeen_backfill.experiments import pipeline_from_config
 from pykeen_backfill.warm_start import LabelledVectors, export_vectors, open_pretrained, plan_warm_start
 
@@ -221,3 +221,17 @@ def test_consent_given_properly_still_works(real_run: pathlib.Path, tmp_path: pa
     assert result.exit_code == 0, result.output
     representation = BackfillRepresentation(max_id=14, pretrained=tmp_path / "out", labels="nations")
     assert representation.num_base_ids == 14
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".npy"])
+def test_hostile_tensor_files_never_run(tmp_path: pathlib.Path, marker, suffix: str) -> None:
+    path = tmp_path / f"vectors{suffix}"
+    if suffix == ".npy":
+        numpy.save(path, numpy.array([_Marker(marker), 1.0], dtype=object), allow_pickle=True)
+    else:
+        torch.save({"weight": torch.ones(2, 2), "payload": _Marker(marker)}, path)
+    (tmp_path / "labels.txt").write_text("burma\nchina\n")
+    source = {"source": path, "labels_file": tmp_path / "labels.txt", "allow_pickle": True}
+    # consent to unpickle a run's model is no consent to unpickle a tensor file
+    with pytest.raises(UnsafeFileError, match="can only be read by unpickling"):
+        BackfillRepresentation(max_id=14, pretrained=source, labels="nations", allow_pickle=True)

@@ -325,3 +325,18 @@ def test_foreign_byte_order_and_odd_dtypes(tmp_path: pathlib.Path) -> None:
 def test_a_model_file_given_instead_of_its_run(real_run: pathlib.Path) -> None:
     with pytest.raises(PretrainedFormatError, match="give the run directory"):
         BackfillRepresentation(max_id=14, pretrained=real_run / "trained_model.pkl", labels="nations")
+
+
+def test_deeply_nested_json_and_yaml(tmp_path: pathlib.Path, exported: pathlib.Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "labels.json").write_text(deep)
+    with pytest.raises(PretrainedFormatError, match=r"labels\.json is not valid JSON"):
+        read_labels_file(tmp_path / "labels.json")
+    for suffix in (".json", ".yaml"):
+        (tmp_path / f"config{suffix}").write_text(deep)
+        with pytest.raises(ConfigError, match="nested too deeply"):
+            load_config(tmp_path / f"config{suffix}")
+    copy = pathlib.Path(shutil.copytree(exported, tmp_path / "copy"))
+    (copy / "manifest.json").write_text(deep)
+    with pytest.raises(PretrainedFormatError, match=r"manifest\.json is not valid JSON"):
+        plan_warm_start(copy, "nations")

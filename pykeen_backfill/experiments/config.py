@@ -80,6 +80,8 @@ def _parse_json(text: str, path: pathlib.Path) -> Any:
         raise ConfigError(
             f"config {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"config {str(path)!r} is nested too deeply to be read") from None
 
 
 def _parse_yaml(text: str, path: pathlib.Path) -> Any:
@@ -92,6 +94,8 @@ def _parse_yaml(text: str, path: pathlib.Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or type(error).__name__
         raise ConfigError(f"config {str(path)!r} is not valid YAML: {problem}{where}") from None
+    except RecursionError:
+        raise ConfigError(f"config {str(path)!r} is nested too deeply to be read") from None
 
 
 def check_config(config: Any, *, source: str = "the config") -> dict[str, Any]:

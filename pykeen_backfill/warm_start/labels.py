@@ -128,8 +128,10 @@ def _labels_from_json(text: str, *, path: pathlib.Path) -> tuple[str, ...]:
     try:
         # json.loads would silently keep the last of a label's repeated keys
         data = json.loads(text, object_pairs_hook=functools.partial(_unique_pairs, what=f"the labels in {path}"))
-    except json.JSONDecodeError as error:
-        raise PretrainedFormatError(f"the labels file {path} is not valid JSON: {error}") from None
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise PretrainedFormatError(
+            f"the labels file {path} is not valid JSON: {error or 'nested too deeply'}"
+        ) from None
     if isinstance(data, list) and all(isinstance(label, str) for label in data):
         return tuple(data)
     if isinstance(data, dict) and all(isinstance(row, int) and not isinstance(row, bool) for row in data.values()):

@@ -264,8 +264,8 @@ class _ExportReader(PretrainedReader):
         text = read_text(manifest_path, what="the manifest", error=PretrainedFormatError)
         try:
             self.manifest = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PretrainedFormatError(f"{manifest_path} is not valid JSON: {error}") from None
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise PretrainedFormatError(f"{manifest_path} is not valid JSON: {error or 'nested too deeply'}") from None
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != MANIFEST_FORMAT:
             raise PretrainedFormatError(f"{manifest_path} is not a manifest of format {MANIFEST_FORMAT!r}")
         self._entries = {

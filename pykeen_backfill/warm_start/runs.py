@@ -116,6 +116,6 @@ def _read(path: pathlib.Path) -> dict[str, Any]:
     text = decode_text(data, path=path, what=what, error=PretrainedFormatError)
     try:
         config = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
+    except (ValueError, yaml.YAMLError, RecursionError) as error:
         raise PretrainedFormatError(f"the run's configuration {path} cannot be read: {error}") from None
     return config if isinstance(config, dict) else {}
