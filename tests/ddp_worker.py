@@ -5,13 +5,21 @@ FIND_UNUSED``. Each rank trains on its own shard of nations with the gloo backen
 frozen, pre-trained base for half of the entities and a trainable backfill for the rest. Some steps are fed batches
 that touch only base entities, or only backfill entities, on one rank or on both. Each rank writes what it observed
 to ``OUT_DIR/rank{rank}.json``.
+
+Start-up and shutdown are deterministic: every collective has an explicit timeout (a lost peer is an error within
+:data:`TIMEOUT`, not a hang), and a rank leaves with :func:`os._exit` once its result is written and the group is
+destroyed. Leaving through the interpreter's normal exit ran the C++ destructors of gloo's and the store's threads in
+an order that sometimes ended in ``terminate called without an active exception`` (SIGABRT) after the work was done.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
 import pathlib
 import sys
+import traceback
 from typing import Any
 
 import torch
@@ -25,6 +33,8 @@ BASE_IDS = [0, 2, 4, 6, 8, 10, 12]
 SPECIAL_STEPS = [("base", "all"), ("all", "backfill"), ("base", "base"), ("backfill", "backfill"), ("base", "backfill")]
 
 BATCH_SIZE = 64
+#: the longest any rank waits for the others in a collective, the rendezvous included
+TIMEOUT = datetime.timedelta(seconds=120)
 NUM_NORMAL_STEPS = 6
 
 
@@ -84,7 +94,6 @@ def main(out_dir: pathlib.Path, find_unused_parameters: bool) -> None:
     """Train, checking gradients after every step, and write the observations."""
     from pykeen.datasets import Nations
 
-    dist.init_process_group("gloo")
     rank, world_size = dist.get_rank(), dist.get_world_size()
     torch.set_num_threads(1)
     inner = build_model()
@@ -127,10 +136,30 @@ def main(out_dir: pathlib.Path, find_unused_parameters: bool) -> None:
     observed["base_equals_pretrained"] = torch.equal(representation.base._embeddings.weight, pretrained())
     observed["backfill_changed"] = not torch.equal(representation.backfill._embeddings.weight, initial_backfill)
     (out_dir / f"rank{rank}.json").write_text(json.dumps(observed, indent=2))
-    # no rank closes its connections while another still uses them: gloo aborts a process whose peer went away
-    dist.barrier()
-    dist.destroy_process_group()
+
+
+def run_rank(out_dir: pathlib.Path, find_unused_parameters: bool) -> int:
+    """Run :func:`main` in a process group, and close the group whatever happens; return the exit status."""
+    dist.init_process_group("gloo", timeout=TIMEOUT)
+    status = 0
+    try:
+        main(out_dir, find_unused_parameters)
+    except Exception:  # noqa: BLE001 -- reported, and the exit status tells the launcher
+        traceback.print_exc()
+        status = 1
+    try:
+        # no rank closes its connections while another still uses them: gloo aborts a process whose peer went away
+        if status == 0:
+            dist.barrier()
+    finally:
+        dist.destroy_process_group()
+    return status
 
 
 if __name__ == "__main__":
-    main(pathlib.Path(sys.argv[1]), find_unused_parameters=sys.argv[2] == "1")
+    exit_status = run_rank(pathlib.Path(sys.argv[1]), find_unused_parameters=sys.argv[2] == "1")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # skip the interpreter's teardown: the result is written and the group destroyed, and the C++ destructors of
+    # gloo's threads that run at teardown are what aborted (SIGABRT) now and then
+    os._exit(exit_status)

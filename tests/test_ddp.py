@@ -4,6 +4,9 @@ Every part of a backfill representation takes part in every forward pass, with a
 none of its ids, so every trainable parameter gets a gradient (possibly zero) on every rank in every step. That is
 what DDP expects with ``find_unused_parameters=False``, the strict setting, which the run uses: a parameter left out
 on one rank would make DDP fail in the next step. The frozen base has no gradient, so DDP does not synchronise it.
+
+Every wait is bounded: the rendezvous (:data:`RENDEZVOUS_S`), each collective (``ddp_worker.TIMEOUT``) and the whole
+run (:data:`RUN_S`, after which the launcher and its ranks are killed as one process group).
 """
 
 from __future__ import annotations
@@ -11,22 +14,41 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 
 import pytest
 
 WORKER = pathlib.Path(__file__).with_name("ddp_worker.py")
+#: seconds the ranks may take to find each other
+RENDEZVOUS_S = 120
+#: seconds the whole run may take, start-up and shutdown included
+RUN_S = 300
+
+
+def launch(*args: str) -> subprocess.CompletedProcess:
+    """Run ``torch.distributed.run`` with 2 CPU ranks; kill the launcher and its ranks together after :data:`RUN_S`."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "--max-restarts=0"]
+    command += [f"--rdzv-conf=join_timeout={RENDEZVOUS_S}", *args]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=RUN_S)
+        except subprocess.TimeoutExpired:
+            # the ranks are the launcher's children: end them too, not only the launcher
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(f"the DDP run did not end within {RUN_S} s:\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     out = tmp_path_factory.mktemp("ddp")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    command += [str(WORKER), str(out), "0"]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1")
-    )
+    done = launch(str(WORKER), str(out), "0")
     # the ranks' own messages, not only the launcher's summary at the end
     assert done.returncode == 0, "\n".join(line for line in done.stderr.splitlines() if "rank" in line)[-6000:]
     return [json.loads((out / f"rank{rank}.json").read_text()) for rank in (0, 1)]
