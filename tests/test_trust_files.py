@@ -340,3 +340,14 @@ def test_deeply_nested_json_and_yaml(tmp_path: pathlib.Path, exported: pathlib.P
     (copy / "manifest.json").write_text(deep)
     with pytest.raises(PretrainedFormatError, match=r"manifest\.json is not valid JSON"):
         plan_warm_start(copy, "nations")
+
+
+@pytest.mark.parametrize("key", ["training", "testing", "dataset"])
+def test_a_config_naming_a_fifo_as_data(tmp_path: pathlib.Path, key: str) -> None:
+    fifo = _not_regular("fifo", tmp_path / "train.tsv")
+    (tmp_path / "test.tsv").write_text("a\tr\tb\n")
+    pipeline = {"model": "DistMult", "training": str(tmp_path / "test.tsv"), "testing": str(tmp_path / "test.tsv")}
+    pipeline = {**pipeline, key: str(fifo)}
+    (tmp_path / "config.json").write_text(json.dumps({"pipeline": pipeline}))
+    with no_hang(), pytest.raises(ConfigError, match=rf"pipeline\.{key} .* not a regular file but a FIFO"):
+        load_config(tmp_path / "config.json")

@@ -14,7 +14,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..checks import preview, read_text
+from ..checks import open_regular, preview, read_text
 from ..errors import ConfigError
 from .routes import (
     check_entity_vectors,
@@ -194,10 +194,13 @@ def _check_dataset(kwargs: Mapping[str, Any], *, source: str) -> None:
         raise ConfigError(
             f"pipeline.dataset={preview(dataset)} in {source} is neither a dataset known to PyKEEN nor an existing path"
         )
-    for key in ("training", "testing", "validation"):
+    for key in ("dataset", "training", "testing", "validation"):
         value = kwargs.get(key)
-        if isinstance(value, str) and not pathlib.Path(value).exists():
+        if key != "dataset" and isinstance(value, str) and not pathlib.Path(value).exists():
             raise ConfigError(f"pipeline.{key}={preview(value)} in {source} does not exist")
+        if isinstance(value, str) and pathlib.Path(value).exists() and not pathlib.Path(value).is_dir():
+            # a FIFO or a device would block PyKEEN's reader, or feed it endless bytes
+            open_regular(value, what=f"pipeline.{key} in {source}:", error=ConfigError).close()
 
 
 def _is_known_dataset(name: str) -> bool:
