@@ -81,11 +81,12 @@ def test_an_interrupted_run_leaves_nothing_half_written(
         raise interruption("stopped half-way")
 
     monkeypatch.setattr(experiments, "run_experiment", _interrupted)
-    result = _run(configs / "transe_backfill.json", tmp_path / "out")
+    result = _run(configs / "transe_backfill.json", tmp_path / "new" / "out")
     assert result.exit_code != 0
     if interruption is ConfigError:
         _one_line_exit_2(result)
-    assert not (tmp_path / "out").exists()
+    # not even the parent created for it is left
+    assert not (tmp_path / "new").exists()
     _no_leftovers(tmp_path)
 
 

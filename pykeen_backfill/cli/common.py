@@ -92,13 +92,21 @@ def staged_output(path: pathlib.Path) -> Iterator[pathlib.Path]:
     :yield:
         The directory to write into.
     """
+    missing = [parent for parent in path.parents if not parent.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    done = False
     try:
         yield staging
         _move_into(staging, path)
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            # the parents created for this output, innermost first, go too: nothing is left behind
+            for parent in missing:
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
 
 
 def _move_into(staging: pathlib.Path, path: pathlib.Path) -> None:
