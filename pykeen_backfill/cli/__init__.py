@@ -12,7 +12,9 @@ import click
 from ..version import __version__
 from .common import UserError, user_errors
 from .demo import demo
+from .examples import examples
 from .export import export
+from .optimize import optimize
 from .plan import plan
 from .run import run
 
@@ -25,5 +27,5 @@ def main() -> None:
     """Backfill representations for PyKEEN: run configs, warm-start from earlier runs, inspect plans."""
 
 
-for _command in (run, demo, plan, export):
+for _command in (run, demo, plan, export, optimize, examples):
     main.add_command(_command)
