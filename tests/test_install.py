@@ -1,9 +1,11 @@
 """Install the built wheel into a fresh virtual environment and check that "backfill" is ours without an import.
 
-The fresh environment reuses the installed torch and PyKEEN through a ``.pth`` line naming this environment's
-site-packages (so the test needs no network and stays fast); such a line only extends ``sys.path``, so the ``.pth``
-files of this environment (among them the editable install of pykeen-backfill) do not run there. Every subprocess
-runs outside the source tree, so that ``import pykeen_backfill`` can only find the wheel's copy.
+The fresh environment reuses the installed torch and PyKEEN through a ``.pth`` line naming a view of this
+environment's site-packages (so the test needs no network and stays fast): a directory of links to everything there
+except pykeen-backfill itself, however it was installed here (editable or from a wheel). So pip installs the wheel
+instead of finding the same version already there, and only the wheel's copy and metadata are visible. Such a line
+only extends ``sys.path``; the ``.pth`` files behind it do not run. Every subprocess runs outside the source tree, so
+that ``import pykeen_backfill`` can only find the wheel's copy.
 """
 
 from __future__ import annotations
@@ -49,6 +51,30 @@ class FreshVenv:
         )
 
 
+def _outer_site_packages() -> list[pathlib.Path]:
+    """Return the site-packages directories of this environment, and wherever torch and PyKEEN were found."""
+    import pykeen
+
+    found = [pathlib.Path(module.__file__).resolve().parents[1] for module in (torch, pykeen)]
+    paths = [pathlib.Path(path).resolve() for path in site.getsitepackages()] + found
+    return [path for path in dict.fromkeys(paths) if path.is_dir()]
+
+
+def _is_ours(name: str) -> bool:
+    """Tell whether an entry of site-packages belongs to an installation of pykeen-backfill, of any kind."""
+    # the package, its .dist-info, its start-up hook, and the .pth files of editable installs (pip's, hatchling's)
+    return "pykeen_backfill" in name.lower().replace("-", "_")
+
+
+def _view_without_us(site_packages: pathlib.Path, view: pathlib.Path) -> pathlib.Path:
+    """Link every entry of ``site_packages`` into ``view``, except pykeen-backfill's package, metadata and hooks."""
+    view.mkdir()
+    for entry in site_packages.iterdir():
+        if not _is_ours(entry.name):
+            (view / entry.name).symlink_to(entry)
+    return view
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> FreshVenv:
     wheels = tmp_path_factory.mktemp("wheels")
@@ -62,10 +88,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> FreshVenv:
     (wheel,) = wheels.glob("pykeen_backfill-*.whl")
     fresh = FreshVenv(tmp_path_factory.mktemp("venv"))
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh.root)], check=True, timeout=300)
-    outer = [path for path in site.getsitepackages() if pathlib.Path(path, "torch").is_dir()]
-    assert outer, "torch is not installed in a site-packages directory of this environment"
+    views = tmp_path_factory.mktemp("outer")
+    outer = [_view_without_us(path, views / str(i)) for i, path in enumerate(_outer_site_packages())]
     # the name sorts before the wheel's pykeen_backfill.pth, so torch and PyKEEN are importable when it runs
-    (fresh.purelib / "00_reuse_outer_site_packages.pth").write_text("\n".join(outer) + "\n")
+    (fresh.purelib / "00_reuse_outer_site_packages.pth").write_text("\n".join(map(str, outer)) + "\n")
     subprocess.run(
         [
             sys.executable,
@@ -76,6 +102,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> FreshVenv:
             "install",
             "--no-deps",
             "--no-index",
+            # never "already satisfied" by a copy outside the fresh environment
+            "--ignore-installed",
             "-q",
             str(wheel),
         ],
@@ -114,7 +142,7 @@ def test_switched_off_backfill_is_pykeens(venv: FreshVenv, tmp_path: pathlib.Pat
 
 @pytest.mark.slow
 def test_pykeen_experiments_run_uses_ours(venv: FreshVenv, tmp_path: pathlib.Path) -> None:
-    config = ROOT / "tests" / "configs" / "distmult_backfill.json"
+    config = ROOT / "pykeen_backfill" / "examples" / "distmult_backfill.json"
     completed = venv.run("-m", "pykeen", "experiments", "run", str(config), "-d", "out", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
     (model_path,) = tmp_path.glob("out/*/replicates/replicate-*/trained_model.pkl")
