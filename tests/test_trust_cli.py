@@ -147,3 +147,29 @@ def test_user_errors_exit_2_with_one_line(arguments: list[str], tmp_path: pathli
         result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert len(result.output.strip().splitlines()) <= 4  # click's usage lines for a missing option, else one line
+
+
+def test_a_writable_directory_in_a_read_only_parent(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from pykeen_backfill.cli.common import staged_output
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("mine")
+    real = tempfile.mkdtemp
+
+    def _read_only_parent(prefix: str = "", dir: Any = None) -> str:  # noqa: A002 - tempfile's own name
+        if pathlib.Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real(prefix=prefix, dir=dir)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", _read_only_parent)
+    assert checked_output(out, option="-d") == out
+    with staged_output(out) as staging:
+        (staging / "results.json").write_text("{}")
+    assert sorted(path.name for path in out.iterdir()) == ["mine.txt", "results.json"]
+    with pytest.raises(KeyboardInterrupt), staged_output(out) as staging:
+        (staging / "half.pkl").write_text("half")
+        raise KeyboardInterrupt
+    assert sorted(path.name for path in out.iterdir()) == ["mine.txt", "results.json"]

@@ -94,7 +94,13 @@ def staged_output(path: pathlib.Path) -> Iterator[pathlib.Path]:
     """
     missing = [parent for parent in path.parents if not parent.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    except OSError:
+        if not path.is_dir():
+            raise
+        # a writable directory in a read-only parent (e.g. -d .): stage inside it instead
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=".partial-", dir=path))
     done = False
     try:
         yield staging
@@ -110,6 +116,10 @@ def staged_output(path: pathlib.Path) -> Iterator[pathlib.Path]:
 
 
 def _move_into(staging: pathlib.Path, path: pathlib.Path) -> None:
+    if staging.parent == path:
+        for entry in staging.iterdir():
+            _replace(entry, path / entry.name)
+        return
     try:
         # the common case, a new directory: one atomic rename
         staging.rename(path)
@@ -118,7 +128,10 @@ def _move_into(staging: pathlib.Path, path: pathlib.Path) -> None:
         if not path.is_dir():
             raise
     for entry in staging.iterdir():
-        target = path / entry.name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        entry.replace(target)
+        _replace(entry, path / entry.name)
+
+
+def _replace(entry: pathlib.Path, target: pathlib.Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    entry.replace(target)
