@@ -163,8 +163,11 @@ def _train(
 
 
 def main() -> int:
-    """Run the demonstration with its defaults; return 0 if the frozen rows are unchanged, else 1."""
-    return 0 if run_demo().frozen_rows_unchanged else 1
+    """Run the demonstration with its defaults, quietly; return 0 if the frozen rows are unchanged, else 1."""
+    from .quiet import quiet
+
+    with quiet():
+        return 0 if run_demo().frozen_rows_unchanged else 1
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ import pathlib
 
 import pytest
 
-#: the example configurations, also shown in the documentation
-CONFIGS = pathlib.Path(__file__).parent / "configs"
+#: the example configurations, shipped with the package (``pykeen-backfill examples``) and shown in the documentation
+CONFIGS = pathlib.Path(__file__).parents[1] / "pykeen_backfill" / "examples"
 
 
 @pytest.fixture

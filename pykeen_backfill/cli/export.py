@@ -7,6 +7,7 @@ import pathlib
 import click
 
 from .common import checked_output, staged_output, user_errors
+from .quiet import quiet, verbose_option
 
 __all__ = ["export"]
 
@@ -20,7 +21,8 @@ __all__ = ["export"]
     help="The data RUN_DIR was trained on (a dataset name or triples file), if it has no training_triples/ and no "
     "configuration of `pykeen experiments run` names it.",
 )
-def export(run_dir: pathlib.Path, out: pathlib.Path, tensor_format: str, dataset: str | None) -> None:
+@verbose_option
+def export(run_dir: pathlib.Path, out: pathlib.Path, tensor_format: str, dataset: str | None, verbose: bool) -> None:
     """Unpickle the trained_model.pkl of a run you TRUST, and write its vectors and labels to OUT without pickle.
 
     Unpickling runs whatever code the file holds: only export runs you trust. RUN_DIR must be a PyKEEN run
@@ -31,7 +33,7 @@ def export(run_dir: pathlib.Path, out: pathlib.Path, tensor_format: str, dataset
     from ..warm_start import export_vectors, open_pretrained
 
     target = checked_output(out, option="OUT")
-    with user_errors():
+    with quiet(verbose), user_errors():
         with staged_output(target) as staging:
             manifest = export_vectors(run_dir, staging, allow_pickle=True, tensor_format=tensor_format, dataset=dataset)
         manifest = target / manifest.name

@@ -7,6 +7,7 @@ import pathlib
 import click
 
 from .common import UserError, user_errors
+from .quiet import quiet, verbose_option
 
 __all__ = ["plan"]
 
@@ -34,6 +35,7 @@ __all__ = ["plan"]
     "--index", type=click.IntRange(min=0), default=0, show_default=True, help="Which representation per entity."
 )
 @click.option("--embedding-dim", type=click.IntRange(min=1), help="The new model's dimension, to check against.")
+@verbose_option
 @click.option("--allow-pickle", is_flag=True, help="Unpickle trained_model.pkl to read shapes; only for trusted runs.")
 def plan(
     pretrained: tuple[str, ...],
@@ -43,6 +45,7 @@ def plan(
     index: int,
     embedding_dim: int | None,
     allow_pickle: bool,
+    verbose: bool,
 ) -> None:
     """Show which entities and relations a warm start reuses, backfills and drops, before any training.
 
@@ -52,7 +55,7 @@ def plan(
 
     if (dataset is None) == (training is None):
         raise UserError("plan needs exactly one of --dataset NAME and --training PATH")
-    with user_errors():
+    with quiet(verbose), user_errors():
         sources = [{"source": source, "dataset": pretrained_dataset} for source in pretrained]
         result = plan_warm_start(
             sources, dataset if training is None else training, index=index, allow_pickle=allow_pickle

@@ -8,6 +8,7 @@ import time
 import click
 
 from .common import checked_output, staged_output, user_errors
+from .quiet import quiet, verbose_option
 
 __all__ = ["run"]
 
@@ -21,7 +22,8 @@ __all__ = ["run"]
     default=None,
     help="Where to write trained_model.pkl, results.json, ...; default: CONFIG's name and the time, here.",
 )
-def run(config: pathlib.Path, directory: pathlib.Path | None) -> None:
+@verbose_option
+def run(config: pathlib.Path, directory: pathlib.Path | None, verbose: bool) -> None:
     """Run a PyKEEN experiment CONFIG (JSON or YAML, as for `pykeen experiments run`).
 
     Representation keyword arguments in model_kwargs work for every model, e.g. TransE or the interaction +
@@ -34,7 +36,7 @@ def run(config: pathlib.Path, directory: pathlib.Path | None) -> None:
         directory = pathlib.Path(f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     # checked before training: a directory that cannot be written would otherwise lose the trained model
     target = checked_output(directory, option="--directory")
-    with user_errors(), staged_output(target) as staging:
+    with quiet(verbose), user_errors(), staged_output(target) as staging:
         result = run_experiment(config, staging)
     for name, key in (("MRR", "inverse_harmonic_mean_rank"), ("Hits@10", "hits_at_10")):
         click.echo(f"{name}: {result.get_metric(key):.4f}")
