@@ -159,7 +159,7 @@ def test_a_writable_directory_in_a_read_only_parent(tmp_path: pathlib.Path, monk
     (out / "mine.txt").write_text("mine")
     real = tempfile.mkdtemp
 
-    def _read_only_parent(prefix: str = "", dir: Any = None) -> str:  # noqa: A002 - tempfile's own name
+    def _read_only_parent(prefix: str = "", dir: Any = None) -> str:
         if pathlib.Path(dir) == tmp_path:
             raise PermissionError(13, "Permission denied", str(dir))
         return real(prefix=prefix, dir=dir)
