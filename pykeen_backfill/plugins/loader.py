@@ -12,6 +12,7 @@ import dataclasses
 import importlib.metadata
 import warnings
 from collections.abc import Iterable
+from types import ModuleType
 
 import pluggy
 from class_resolver import ClassResolver
@@ -72,6 +73,7 @@ def register_plugins(
     *,
     group: str = ENTRY_POINT_GROUP,
     strict: bool = False,
+    modules: Iterable[ModuleType] = (),
 ) -> list[Contribution]:
     """Load the plugins of an entry point group and register their representations.
 
@@ -83,6 +85,9 @@ def register_plugins(
         The entry point group listing the plugins.
     :param strict:
         Whether to raise on a broken plugin or a conflict, instead of skipping it with a :class:`PluginWarning`.
+    :param modules:
+        Plugin modules to load besides those of the entry points, each under its module name: a plugin that is not
+        installed (yet), e.g. while it is written or in its tests.
 
     :return:
         The contributions that are registered after this call.
@@ -93,6 +98,14 @@ def register_plugins(
     if resolver is None:
         from pykeen.nn import representation_resolver as resolver
     manager = _load_manager(group=group, strict=strict)
+    for module in modules:
+        if manager.has_plugin(module.__name__):
+            _problem(
+                f"skipped representation plugin {module.__name__!r}: a plugin is registered under that name",
+                strict=strict,
+            )
+            continue
+        manager.register(module, name=module.__name__)
     registered = []
     for contribution in _collect_contributions(manager, strict=strict):
         if _register(resolver, contribution, strict=strict):
