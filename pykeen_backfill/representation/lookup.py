@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from pykeen.nn import representation as pykeen_representation
 from pykeen.nn.representation import Representation
 
@@ -20,11 +21,18 @@ __all__ = [
     "INDEX_DTYPES",
     "as_index_tensor",
     "between",
+    "gather_exact",
+    "gather_sync_free",
     "lead",
     "out_of_range",
     "place",
+    "plain_weight",
     "scatter",
+    "virtual_rows",
 ]
+
+#: a span: a part with its first and last-plus-one virtual row
+Span = tuple[Representation, int, int]
 
 #: index dtypes that ``forward`` looks up as they are
 INDEX_DTYPES = frozenset({torch.long, torch.int32})
@@ -50,30 +58,127 @@ def between(rows: torch.Tensor, start: int, stop: int, *, last: bool) -> torch.T
     return (rows >= start) & (rows < stop)
 
 
+#: per class of part, whether it looks rows up exactly as PyKEEN's own Embedding; a plain dict, which torch.compile
+#: traces without the warning it gives for functools' caches
+_PLAIN_TYPES: dict[type, bool] = {}
+
+
+def _plain_type(kind: type) -> bool:
+    """Whether a class of part looks rows up exactly as PyKEEN's own :class:`~pykeen.nn.representation.Embedding`."""
+    plain = _PLAIN_TYPES.get(kind)
+    if plain is None:
+        plain = _PLAIN_TYPES[kind] = (
+            issubclass(kind, pykeen_representation.Embedding)
+            and kind.forward is Representation.forward
+            and kind._plain_forward is pykeen_representation.Embedding._plain_forward
+        )
+    return plain
+
+
+def plain_weight(part: Representation) -> torch.Tensor | None:
+    """Return the weight that answers the part's lookups, if asking the part is nothing but reading rows of it.
+
+    Such a part's forward is ``F.embedding`` on that weight followed by a view; reading the weight directly gives the
+    same tensors and gradients and saves PyKEEN's generic ``forward`` (unique handling, hooks, a device query).
+    """
+    if not _plain_type(type(part)):
+        return None
+    if part.normalizer is not None or part.unique or part.regularizer is not None or part.dropout is not None:
+        return None
+    embedding = part._modules["_embeddings"]
+    if (
+        type(embedding) is not torch.nn.Embedding
+        or embedding.padding_idx is not None
+        or embedding.max_norm is not None
+        or embedding.scale_grad_by_freq
+        or embedding.sparse
+    ):
+        return None
+    return embedding._parameters["weight"]
+
+
+def read(part: Representation, weight: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor:
+    """Return the part's answer for ``rows`` (one-dimensional), reading ``weight`` directly where it is given."""
+    if weight is None:
+        return part(indices=rows)
+    # what pykeen.nn.Embedding._plain_forward computes, without the module calls around it
+    x = F.embedding(rows, weight).view(rows.shape[0], *part._shape)
+    return torch.view_as_complex(x) if part.is_complex else x
+
+
 def _is_plain_lookup(part: Representation) -> bool:
     """Whether asking the part for any rows costs a row copy each, with no side effects, into a fresh tensor."""
-    return (
-        isinstance(part, pykeen_representation.Embedding)
-        and type(part).forward is Representation.forward
-        and type(part)._plain_forward is pykeen_representation.Embedding._plain_forward
-        and part.normalizer is None
-        and part.regularizer is None
-        and part.dropout is None
-    )
+    return plain_weight(part) is not None
 
 
-def lead(spans: Sequence[tuple[Representation, int, int]]) -> int | None:
+def lead(spans: Sequence[Span], weights: Sequence[torch.Tensor | None] | None = None) -> int | None:
     """Pick the part that answers every row of a batch: the largest plain embedding; among equals, a frozen one.
 
-    A frozen lead also keeps the backward pass exact: the rows it answered only to be overwritten get no gradient.
+    A frozen lead's backward pass also skips the rows it answered only to be overwritten.
+
+    :param spans: the parts with their virtual rows
+    :param weights: each part's :func:`plain_weight`, if known already
+    :return: the index of the lead in ``spans``, or ``None`` where no part is a plain embedding
     """
-    candidates = [
-        # a plain embedding's only parameter is its weight; asking for it directly saves walking the module tree
-        (stop - start, not part._embeddings.weight.requires_grad, index)
-        for index, (part, start, stop) in enumerate(spans)
-        if _is_plain_lookup(part)
-    ]
-    return max(candidates)[2] if candidates else None
+    if weights is None:
+        weights = [plain_weight(part) for part, _, _ in spans]
+    best: tuple[int, bool, int] | None = None
+    for index, ((_, start, stop), weight) in enumerate(zip(spans, weights, strict=True)):
+        if weight is not None:
+            key = (stop - start, not weight.requires_grad, index)
+            if best is None or key > best:
+                best = key
+    return None if best is None else best[2]
+
+
+def gather_exact(spans: Sequence[Span], rows: torch.Tensor, max_id: int) -> torch.Tensor:
+    """Ask each part for exactly the rows it serves, and put the results in place.
+
+    Where a part is a plain embedding, the largest such part (the *lead*) answers every row of the batch, straight
+    into the output in batch order: a row of another part is clamped to one of the lead's own rows, which stays in
+    cache, and is then overwritten. Only the other parts' shares of the batch are copied a second time.
+    """
+    weights = [plain_weight(part) for part, _, _ in spans]
+    chosen = lead(spans, weights)
+    if chosen is None:
+        pieces = [_served_rows(rows, span, None, max_id) for span in spans]
+        return scatter(pieces, num_rows=rows.numel(), device=rows.device)
+    part, start, stop = spans[chosen]
+    local = rows.clamp(0, stop - 1) if start == 0 else (rows - start).clamp_(0, stop - start - 1)
+    out = read(part, weights[chosen], local)
+    for index, span in enumerate(spans):
+        if index != chosen:
+            out = place(out, *_served_rows(rows, span, weights[index], max_id))
+    return out
+
+
+def _served_rows(
+    rows: torch.Tensor, span: Span, weight: torch.Tensor | None, max_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the batch positions whose rows one part serves, and that part's answer for exactly those rows."""
+    part, start, stop = span
+    selection = between(rows, start, stop, last=stop == max_id).nonzero().squeeze(1)
+    local = rows.index_select(0, selection)
+    return selection, read(part, weight, local - start if start else local)
+
+
+def gather_sync_free(spans: Sequence[Span], rows: torch.Tensor) -> torch.Tensor:
+    """Ask each part for a row per index (clamped into range) and select; needs no host-device synchronisation.
+
+    Nothing here depends on values on the host: no boolean-mask indexing (which calls ``nonzero``), no ``.item()``,
+    no data-dependent shapes. Under ``torch.compile`` this also lets inductor fuse the whole lookup into one kernel.
+    """
+    result: torch.Tensor | None = None
+    for part, start, stop in spans:
+        x = read(part, plain_weight(part), (rows - start).clamp(0, stop - start - 1))
+        if result is None:
+            result = x
+        else:
+            # later parts serve higher virtual rows, so each overrides what the earlier ones answered
+            keep = (rows >= start).view(-1, *(1,) * (x.ndim - 1))
+            result = torch.where(keep, x, result)
+    assert result is not None
+    return result
 
 
 def place(out: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -116,3 +221,27 @@ def out_of_range(indices: torch.Tensor, max_id: int) -> IdOutOfRangeError:
     bad = indices[(indices < 0) | (indices >= max_id)].unique()
     more = f" ... ({bad.numel():,} distinct)" if bad.numel() > 5 else ""
     return IdOutOfRangeError(f"indices must lie in [0, max_id={max_id}), but got {bad[:5].tolist()}{more}")
+
+
+@torch.library.custom_op("pykeen_backfill::virtual_rows", mutates_args=())
+def virtual_rows(position: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """Return ``position[indices]`` for one-dimensional ``indices``, refusing ids outside ``[0, len(position))``.
+
+    An operator of its own, so that ``torch.compile`` calls it as it is instead of lowering the lookup into a kernel
+    that wraps negative ids around (inductor) or fails with an error of its own; eager code calls
+    ``index_select`` directly, which on the CPU refuses bad ids itself.
+    """
+    max_id = position.shape[0]
+    if indices.device.type != "cpu" and indices.numel():
+        low, high = torch.aminmax(indices)
+        if low < 0 or high >= max_id:
+            raise out_of_range(indices, max_id)
+    try:
+        return position.index_select(0, indices)
+    except IndexError:
+        raise out_of_range(indices, max_id) from None
+
+
+@virtual_rows.register_fake
+def _virtual_rows_fake(position: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    return position.new_empty(indices.shape)
