@@ -13,8 +13,8 @@ from ..version import __version__
 from .common import UserError, user_errors
 from .demo import demo
 from .examples import examples
-from .examples import examples
 from .export import export
+from .grow import grow
 from .optimize import optimize
 from .plan import plan
 from .run import run
@@ -28,5 +28,5 @@ def main() -> None:
     """Backfill representations for PyKEEN: run configs, warm-start from earlier runs, inspect plans."""
 
 
-for _command in (run, demo, plan, export, optimize, examples, examples):
+for _command in (run, demo, plan, export, optimize, examples, grow):
     main.add_command(_command)

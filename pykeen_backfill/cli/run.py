@@ -31,6 +31,7 @@ def run(config: pathlib.Path, directory: pathlib.Path | None, verbose: bool) -> 
     written only once the run is complete: an error or Ctrl-C leaves nothing half-written.
     """
     from ..experiments import run_experiment
+    from ..growth.cli import format_split_table, split_if_backfilled
 
     if directory is None:
         directory = pathlib.Path(f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -38,6 +39,10 @@ def run(config: pathlib.Path, directory: pathlib.Path | None, verbose: bool) -> 
     target = checked_output(directory, option="--directory")
     with quiet(verbose), user_errors(), staged_output(target) as staging:
         result = run_experiment(config, staging)
+        # a backfilled model is judged separately on what it knew and what is new
+        split = split_if_backfilled(result, config, staging)
     for name, key in (("MRR", "inverse_harmonic_mean_rank"), ("Hits@10", "hits_at_10")):
         click.echo(f"{name}: {result.get_metric(key):.4f}")
+    if split is not None:
+        click.echo(format_split_table(split))
     click.echo(f"saved trained_model.pkl and results to {directory}")

@@ -83,11 +83,15 @@ def fill_labels(kwargs: Mapping[str, Any], labels: Callable[[], LabelsHint]) -> 
         Returns the new id space, e.g. the configuration's dataset; called only if it is needed.
 
     :return:
-        A copy of the keyword arguments, with ``labels`` filled in where ``pretrained`` is given without it.
+        A copy of the keyword arguments, with ``labels`` filled in where ``pretrained`` is given without it, and
+        ``triples`` where ``backfill_init`` is given without them.
     """
     kwargs = dict(kwargs)
     if kwargs.get("pretrained") is not None and kwargs.get("labels") is None:
         kwargs["labels"] = labels()
+    # the neighbours of new rows are read from the same graph's training triples
+    if kwargs.get("backfill_init") is not None and kwargs.get("triples") is None:
+        kwargs["triples"] = labels()
     return kwargs
 
 

@@ -1,0 +1,199 @@
+"""The whole story of a grown graph in one call: warm start, train, evaluate split by what is new, save.
+
+:func:`grow` takes an earlier run (or export) and the configuration of a run on the grown graph. It reuses the
+earlier vectors of every entity and relation the grown graph still has (frozen unless ``trainable``), starts the new
+ones from their known neighbours (see :mod:`pykeen_backfill.representation.neighbours`), trains, and evaluates the
+test triples overall, among known ids only, and touching a new id (see :mod:`.evaluation`).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import pathlib
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from .evaluation import split_metrics
+
+if TYPE_CHECKING:
+    from pykeen.pipeline import PipelineResult
+
+__all__ = [
+    "Growth",
+    "grow",
+    "grown_config",
+    "split_metrics_of_run",
+]
+
+#: the representation keyword arguments that hold each target's warm start
+_KEYS = {"entity": "entity_representations", "relation": "relation_representations"}
+
+
+@dataclasses.dataclass
+class Growth:
+    """What :func:`grow` did."""
+
+    #: the pipeline's result on the grown graph
+    result: PipelineResult
+    #: the split metrics, see :func:`~pykeen_backfill.growth.evaluation.split_metrics`
+    split: dict[str, dict[str, Any]]
+    #: per target: the numbers of ``reused``, ``new`` and ``dropped`` labels
+    counts: dict[str, dict[str, int]]
+    #: the seconds the pipeline took (training and PyKEEN's own evaluation)
+    seconds: float
+
+
+def grown_config(
+    old: str | pathlib.Path,
+    config: Mapping[str, Any],
+    *,
+    trainable: bool = False,
+    backfill_init: str | None = "neighbours",
+    allow_pickle: bool = False,
+    relations: bool = True,
+) -> dict[str, Any]:
+    """Return a copy of a configuration that warm-starts from an earlier run or export.
+
+    Representation keyword arguments the configuration already gives win over the ones added here.
+
+    :param old:
+        The earlier run directory or export.
+    :param config:
+        The configuration of the run on the grown graph, with a ``pipeline`` entry.
+    :param trainable:
+        Whether the reused rows are fine-tuned; by default they are frozen.
+    :param backfill_init:
+        How new rows start, see :class:`~pykeen_backfill.BackfillRepresentation`.
+    :param allow_pickle:
+        Whether the run's ``trained_model.pkl`` may be unpickled. Only for runs you trust.
+    :param relations:
+        Whether relations are warm-started too.
+
+    :return:
+        The configuration.
+
+    :raises ConfigError:
+        If the configuration has no ``pipeline`` mapping.
+    """
+    config = copy.deepcopy(dict(config))
+    pipeline = config.get("pipeline")
+    if not isinstance(pipeline, Mapping):
+        raise ConfigError("the configuration needs a 'pipeline' mapping")
+    model_kwargs = dict(pipeline.get("model_kwargs") or {})
+    for target, key in _KEYS.items():
+        if target == "relation" and not relations:
+            continue
+        model_kwargs.setdefault(key, "backfill")
+        ours = {"pretrained": str(old), "trainable": trainable, "allow_pickle": allow_pickle, "target": target}
+        if backfill_init is not None:
+            ours["backfill_init"] = backfill_init
+        model_kwargs[f"{key}_kwargs"] = {**ours, **dict(model_kwargs.get(f"{key}_kwargs") or {})}
+    config["pipeline"] = {**pipeline, "model_kwargs": model_kwargs}
+    return config
+
+
+def split_metrics_of_run(result: PipelineResult, pipeline_kwargs: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Evaluate a run's model on its configuration's test triples, split by what is new to the model.
+
+    :param result:
+        The pipeline's result.
+    :param pipeline_kwargs:
+        The ``pipeline`` entry of its configuration, for the dataset.
+
+    :return:
+        The split metrics; the known ids are those the model serves from earlier vectors.
+    """
+    from ..experiments.config import config_dataset
+
+    dataset = config_dataset(pipeline_kwargs)
+    filters = [dataset.training.mapped_triples]
+    if dataset.validation is not None:
+        filters.append(dataset.validation.mapped_triples)
+    batch_size = (pipeline_kwargs.get("evaluation_kwargs") or {}).get("batch_size")
+    return split_metrics(
+        result.model, dataset.testing.mapped_triples, additional_filter_triples=filters, batch_size=batch_size
+    )
+
+
+def _counts(result: PipelineResult, old: str | pathlib.Path, allow_pickle: bool) -> dict[str, dict[str, int]]:
+    from ..representation import BackfillRepresentation
+    from ..warm_start import plan_warm_start
+
+    plan = plan_warm_start(str(old), result.training, allow_pickle=allow_pickle)
+    counts = {}
+    for target_plan in plan.targets:
+        counts[target_plan.target] = dict(
+            reused=target_plan.num_reused, new=len(target_plan.new_ids), dropped=len(target_plan.dropped)
+        )
+    # where a target was not warm-started, nothing of it was reused
+    for target, representations in (
+        ("entity", result.model.entity_representations),
+        ("relation", result.model.relation_representations),
+    ):
+        if target in counts and not (representations and isinstance(representations[0], BackfillRepresentation)):
+            counts[target] = dict(reused=0, new=counts[target]["reused"] + counts[target]["new"], dropped=0)
+    return counts
+
+
+def grow(
+    old: str | pathlib.Path,
+    config: str | pathlib.Path | Mapping[str, Any],
+    directory: str | pathlib.Path | None = None,
+    **options: Any,
+) -> Growth:
+    """Warm-start from an earlier run, train on the grown graph, and evaluate split by what is new.
+
+    :param old:
+        The earlier run directory (with ``allow_pickle=True``) or export (see ``pykeen-backfill export``).
+    :param config:
+        The configuration of the run on the grown graph, or the path of one (JSON or YAML).
+    :param directory:
+        Where to save the run (as ``pykeen-backfill run`` does), with the split metrics in ``results.json`` and
+        ``growth.json``; ``None``: nothing is saved.
+    :param options:
+        Options of :func:`grown_config`, e.g. ``trainable=True``.
+
+    :return:
+        What was done, with the split metrics.
+    """
+    from ..experiments import pipeline_from_config
+    from ..experiments.config import check_config, load_config
+    from ..experiments.run import save_result
+
+    if not isinstance(config, Mapping):
+        config = load_config(config)
+    config = check_config(grown_config(old, config, **options))
+    start = time.perf_counter()
+    result = pipeline_from_config(config)
+    seconds = time.perf_counter() - start
+    split = split_metrics_of_run(result, config["pipeline"])
+    growth = Growth(
+        result=result,
+        split=split,
+        counts=_counts(result, old, bool(options.get("allow_pickle", False))),
+        seconds=seconds,
+    )
+    if directory is not None:
+        directory = save_result(result, directory)
+        add_split_to_results(directory, split)
+        summary = dict(old=str(old), counts=growth.counts, seconds=seconds, split=split, configuration=config)
+        directory.joinpath("growth.json").write_text(json.dumps(summary, indent=2, default=str))
+    return growth
+
+
+def add_split_to_results(directory: pathlib.Path, split: Mapping[str, Any]) -> None:
+    """Add split metrics to a saved run's ``results.json`` under the key ``split_metrics``.
+
+    :param directory:
+        The run directory.
+    :param split:
+        The split metrics.
+    """
+    path = directory.joinpath("results.json")
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    results["split_metrics"] = split
+    path.write_text(json.dumps(results, indent=2, sort_keys=True))
