@@ -15,7 +15,7 @@ from torch import nn
 from .keep import Values, declared_values, restore
 from .kwargs import split_kwargs
 from .layout import IdLayout, as_id_tensor
-from .lookup import INDEX_DTYPES, as_index_tensor, between, lead, out_of_range, place, scatter
+from .lookup import INDEX_DTYPES, as_index_tensor, gather_exact, gather_sync_free, out_of_range, scatter, virtual_rows
 from .neighbours import seed_backfill
 from .parts import common_shape, make_backfill, make_base
 from .sources import BaseSource, IdsLike, collect_sources, warm_start_sources
@@ -308,27 +308,30 @@ class BackfillRepresentation(Representation):
         parts = zip(self._parts(), self._kept, strict=True)
         self._kept = [declared_values(part) if keeps else None for part, keeps in parts]
 
+    def forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
+        """Get representations for indices; ``None`` stands for all ids, see :meth:`Representation.forward`."""
+        if self.unique or self.normalizer is not None or self.regularizer is not None or self.dropout is not None:
+            return super().forward(indices)
+        # nothing to do around the lookup: skip the generic machinery
+        return self._plain_forward(indices)
+
     # docstr-coverage: inherited
     def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
         if indices is None:
             return self._all_rows()
         indices = self._checked(indices)
         rows = self._rows(indices)
-        if self._avoids_sync(rows):
-            x = self._gather_sync_free(rows)
-        else:
-            x = self._gather_exact(rows)
+        x = self._gather_sync_free(rows) if self._avoids_sync(rows) else self._gather_exact(rows)
         return x.view(*indices.shape, *x.shape[1:])
 
     def _checked(self, indices: torch.Tensor) -> torch.Tensor:
-        """Refuse indices that are not integers or not in ``[0, max_id)``; a negative id would silently wrap.
-
-        On the CPU the range is checked by the lookup itself, see :meth:`_rows`.
-        """
-        if not isinstance(indices, torch.Tensor) or indices.dtype not in INDEX_DTYPES:
+        """Refuse indices that are not integers; check the range where the lookup itself does not, see :meth:`_rows`."""
+        if type(indices) is not torch.Tensor or indices.dtype not in INDEX_DTYPES:
             indices = as_index_tensor(indices)
-        indices = indices.to(self.position.device)
-        if indices.device.type == "cpu" or indices.is_meta or indices.numel() == 0:
+        device = self.position.device
+        if indices.device != device:
+            indices = indices.to(device)
+        if device.type == "cpu" or indices.is_meta or indices.numel() == 0 or torch.compiler.is_compiling():
             # nothing to check here: no ids, no values (meta, when only shapes are inferred), or see _rows
             return indices
         if indices.is_cuda:
@@ -344,73 +347,48 @@ class BackfillRepresentation(Representation):
         return indices
 
     def _rows(self, indices: torch.Tensor) -> torch.Tensor:
-        """Return the virtual row of each id, flattened.
+        """Return the virtual row of each id, flattened, as ``position``'s integer dtype.
 
         A one-dimensional ``index_select`` is several times faster than the equivalent advanced indexing, and on the
         CPU it refuses ids outside ``[0, max_id)`` itself, unlike indexing, which wraps negative ids around: that
-        makes the range check free.
+        makes the range check free. Compiled code calls it through an operator of ours, which keeps that check.
         """
         flat = indices.reshape(-1)
+        if torch.compiler.is_compiling():
+            return virtual_rows(self.position, flat)
         try:
-            rows = self.position.index_select(0, flat)
+            return self.position.index_select(0, flat)
         except IndexError:
             raise out_of_range(flat, self.max_id) from None
-        return rows.long()
 
     def _avoids_sync(self, rows: torch.Tensor) -> bool:
-        """Whether to look rows up without host-device synchronisation: on an accelerator, where the parts allow it."""
-        return rows.device.type != "cpu" and self._parts_are_pure_lookups()
+        """Whether to look rows up without host-device synchronisation: on an accelerator or when compiled.
+
+        Only where every part may be asked for rows it does not serve, without side effects.
+        """
+        return (rows.device.type != "cpu" or torch.compiler.is_compiling()) and self._parts_are_pure_lookups()
 
     def _parts_are_pure_lookups(self) -> bool:
         """Whether every part may be asked for rows it does not serve, without side effects."""
-        return all(part.regularizer is None and part.dropout is None for part in self._parts())
+        return all(part.regularizer is None and part.dropout is None for part, _, _ in self._span_list)
 
     def _gather_exact(self, rows: torch.Tensor) -> torch.Tensor:
-        """Ask each part for exactly the rows it serves, and put the results in place.
-
-        Where a part is a plain embedding, the largest such part (the *lead*) answers every row of the batch, straight
-        into the output in batch order: a row of another part is clamped to one of the lead's own rows, which stays in
-        cache, and is then overwritten. Only the other parts' shares of the batch are copied a second time, instead of
-        the whole batch.
-        """
-        spans = list(self._spans())
-        chosen = lead(spans)
-        if chosen is None:
-            pieces = [self._served_rows(rows, *span) for span in spans]
-            return scatter(pieces, num_rows=rows.numel(), device=rows.device)
-        part, start, stop = spans[chosen]
-        out = part(indices=(rows - start).clamp_(0, stop - start - 1))
-        for index, span in enumerate(spans):
-            if index != chosen:
-                out = place(out, *self._served_rows(rows, *span))
-        return out
-
-    def _served_rows(
-        self, rows: torch.Tensor, part: Representation, start: int, stop: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the batch positions whose rows one part serves, and that part's answer for exactly those rows."""
-        selection = between(rows, start, stop, last=stop == self.max_id).nonzero().squeeze(1)
-        return selection, part(indices=rows.index_select(0, selection) - start)
+        """Ask each part for exactly the rows it serves, see :func:`~.lookup.gather_exact`."""
+        return gather_exact(self._span_list, rows, self.max_id)
 
     def _gather_sync_free(self, rows: torch.Tensor) -> torch.Tensor:
-        """Ask each part for a row per index (clamped into range) and select; needs no host-device synchronisation.
+        """Ask each part for a row per index and select, see :func:`~.lookup.gather_sync_free`."""
+        return gather_sync_free(self._span_list, rows)
 
-        Nothing here depends on values on the host: no boolean-mask indexing (which calls ``nonzero``), no ``.item()``,
-        no data-dependent shapes.
-        """
-        result: torch.Tensor | None = None
-        for part, start, stop in self._spans():
-            x = part(indices=(rows - start).clamp(0, stop - start - 1))
-            if result is None:
-                result = x
-            else:
-                # later parts serve higher virtual rows, so each overrides what the earlier ones answered
-                keep = (rows >= start).view(-1, *(1,) * (x.ndim - 1))
-                result = torch.where(keep, x, result)
-        assert result is not None
-        return result
+    @property
+    def _span_list(self) -> tuple[tuple[Representation, int, int], ...]:
+        # the parts and offsets never change after construction; cached on first use (also after unpickling)
+        spans = self.__dict__.get("_span_cache")
+        if spans is None:
+            spans = self.__dict__["_span_cache"] = tuple(self._spans())
+        return spans
 
     def _all_rows(self) -> torch.Tensor:
         """Assemble the whole table: each part's rows are copied once, straight to the positions of their ids."""
-        pieces = [(self.order[start:stop], part(indices=None)) for part, start, stop in self._spans()]
+        pieces = [(self.order[start:stop], part(indices=None)) for part, start, stop in self._span_list]
         return scatter(pieces, num_rows=self.max_id, device=self.order.device)
