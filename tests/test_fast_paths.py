@@ -7,6 +7,7 @@ dispatch mode that records every ATen operation and flags those that make the ho
 from __future__ import annotations
 
 import importlib.util
+import json
 import pathlib
 import sys
 from collections.abc import Iterator
@@ -313,38 +314,19 @@ def _load_benchmark() -> Any:
 
 
 @pytest.mark.slow
-def test_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: pathlib.Path) -> None:
+def test_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bench = _load_benchmark()
-    config = bench.Config(
-        sizes=(600,),
-        dim=4,
-        batch=64,
-        repeats=1,
-        slow_repeats=1,
-        large=2_000,
-        entities=300,
-        relations=3,
-        eval_triples=20,
-        e2e_dim=4,
-        train_batch=128,
-        eval_batch=16,
-        e2e_repeats=1,
-    )
-    results = bench.sweep(config, log=lambda message: None)
-    large = bench.time_large_construction(config.large, repeats=1)
-    e2e = bench.end_to_end(config)
-    table = bench.render(bench.rows_for(results[600], large, e2e, config))
-    assert "lookup of 64 ids" in table and "DistMult evaluation" in table
-    assert results[600]["index bytes per id"] == {
-        bench.PLAIN: 0,
-        bench.BUILTIN: 16,
-        bench.BUILTIN_NO_UNIQUE: 16,
-        bench.OURS: 8,
-        bench.OURS_UNIQUE: 8,
-    }
-    pytest.importorskip("matplotlib")
-    bench.plot(results, str(tmp_path / "plot.png"))
-    assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
+    tiny = dict(max_id=600, dim=4, batch=64, small_batch=8, calls={"large": 1, "small": 1, "slow": 1})
+    monkeypatch.setattr(bench, "QUICK", bench.Config(**tiny))
+    committed = {path: path.stat().st_mtime_ns for path in bench.DOCS_STATIC.glob("benchmark.*")}
+    bench.main(["--quick", "--no-compile", "--out", str(tmp_path)])
+    summary = json.loads((tmp_path / "benchmark.json").read_text())
+    assert len(summary["rows"]) == 10 and all(len(row["cpu_ms"]) == 3 for row in summary["rows"])
+    assert "lookup of 64 ids" in (tmp_path / "benchmark.txt").read_text()
+    # without --docs, nothing committed is touched
+    assert {path: path.stat().st_mtime_ns for path in bench.DOCS_STATIC.glob("benchmark.*")} == committed
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "benchmark.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(
