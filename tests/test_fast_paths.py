@@ -316,7 +316,7 @@ def _load_benchmark() -> Any:
 @pytest.mark.slow
 def test_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bench = _load_benchmark()
-    tiny = dict(max_id=600, dim=4, batch=64, small_batch=8, calls={"large": 1, "small": 1, "slow": 1})
+    tiny = dict(max_id=600, dim=4, batch=64, small_batch=8, rounds=3, calls={"large": 1, "small": 1, "slow": 1})
     monkeypatch.setattr(bench, "QUICK", bench.Config(**tiny))
     committed = {path: path.stat().st_mtime_ns for path in bench.DOCS_STATIC.glob("benchmark.*")}
     bench.main(["--quick", "--no-compile", "--out", str(tmp_path)])
