@@ -113,6 +113,7 @@ def test_neighbour_start_by_dataset_name_and_errors(nations) -> None:
         )
 
 
+@pytest.mark.slow
 def test_split_metrics_partition_and_overall_equal_pykeen(nations) -> None:
     result = pipeline(
         dataset=nations,
@@ -213,6 +214,9 @@ def test_grow_end_to_end(nations, tmp_path: pathlib.Path) -> None:
     assert 0 < split["new"]["mrr"] <= 1
     summary = json.loads(out.joinpath("growth.json").read_text())
     assert summary["counts"]["entity"] == {"reused": 10, "new": 4, "dropped": 0}
+    # with frozen rows only the triples touching a new entity or relation are trained on
+    assert 0 < summary["trained_triples"] < nations.training.num_triples
+    assert f"trained on {summary['trained_triples']} triples" in done.stdout
     # the known vectors are unchanged bit for bit
     old_model = torch.load(old / "trained_model.pkl", weights_only=False)
     new_model = torch.load(out / "trained_model.pkl", weights_only=False)

@@ -26,6 +26,11 @@ __all__ = ["grow"]
     help="How new rows start: the mean of their known neighbours, or the model's initializer.",
 )
 @click.option("--no-relations", is_flag=True, help="Warm-start entities only; relations train from scratch.")
+@click.option(
+    "--all-triples",
+    is_flag=True,
+    help="Train on all triples; by default, with frozen rows, only on those touching a new entity or relation.",
+)
 @click.option("--allow-pickle", is_flag=True, help="Unpickle OLD's trained_model.pkl: only for runs you trust.")
 @verbose_option
 def grow(
@@ -35,6 +40,7 @@ def grow(
     trainable: bool,
     backfill_init: str,
     no_relations: bool,
+    all_triples: bool,
     allow_pickle: bool,
     verbose: bool,
 ) -> None:
@@ -62,9 +68,11 @@ def grow(
             backfill_init=None if backfill_init == "model" else backfill_init,
             allow_pickle=allow_pickle,
             relations=not no_relations,
+            all_triples=all_triples,
         )
     for target_name, counts in growth.counts.items():
         click.echo(f"{target_name:8}: {counts['reused']} reused, {counts['new']} new, {counts['dropped']} dropped")
-    click.echo(f"trained and evaluated in {growth.seconds:.1f} s")
+    trained = growth.result.training.num_triples
+    click.echo(f"trained on {trained} triples and evaluated in {growth.seconds:.1f} s")
     click.echo(format_split_table(growth.split))
     click.echo(f"saved trained_model.pkl, results.json and growth.json to {directory}")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Growth",
+    "delta_pipeline",
     "grow",
     "grown_config",
     "split_metrics_of_run",
@@ -143,6 +144,8 @@ def grow(
     old: str | pathlib.Path,
     config: str | pathlib.Path | Mapping[str, Any],
     directory: str | pathlib.Path | None = None,
+    *,
+    all_triples: bool = False,
     **options: Any,
 ) -> Growth:
     """Warm-start from an earlier run, train on the grown graph, and evaluate split by what is new.
@@ -154,6 +157,11 @@ def grow(
     :param directory:
         Where to save the run (as ``pykeen-backfill run`` does), with the split metrics in ``results.json`` and
         ``growth.json``; ``None``: nothing is saved.
+    :param all_triples:
+        Whether to train on all training triples even where the reused rows are frozen. By default, with entities
+        and relations warm-started and frozen, only the triples that touch a new entity or relation are trained on:
+        the others hold no trainable value of a model whose parameters are all in its representations, so they
+        would cost time and change nothing but the negative samples.
     :param options:
         Options of :func:`grown_config`, e.g. ``trainable=True``.
 
@@ -167,8 +175,14 @@ def grow(
     if not isinstance(config, Mapping):
         config = load_config(config)
     config = check_config(grown_config(old, config, **options))
+    frozen = not options.get("trainable", False) and options.get("relations", True)
+    training = (
+        delta_pipeline(old, config["pipeline"], options.get("allow_pickle", False))
+        if frozen and not all_triples
+        else {}
+    )
     start = time.perf_counter()
-    result = pipeline_from_config(config)
+    result = pipeline_from_config(config, **training)
     seconds = time.perf_counter() - start
     split = split_metrics_of_run(result, config["pipeline"])
     growth = Growth(
@@ -180,9 +194,72 @@ def grow(
     if directory is not None:
         directory = save_result(result, directory)
         add_split_to_results(directory, split)
-        summary = dict(old=str(old), counts=growth.counts, seconds=seconds, split=split, configuration=config)
+        summary = dict(
+            old=str(old),
+            counts=growth.counts,
+            seconds=seconds,
+            trained_triples=result.training.num_triples,
+            split=split,
+            configuration=config,
+        )
         directory.joinpath("growth.json").write_text(json.dumps(summary, indent=2, default=str))
     return growth
+
+
+def delta_pipeline(
+    old: str | pathlib.Path, pipeline_kwargs: Mapping[str, Any], allow_pickle: bool = False
+) -> dict[str, Any]:
+    """Return pipeline keyword arguments that train only on the triples touching a new entity or relation.
+
+    Evaluation keeps the whole graph's training (and validation) triples as filter, so the metrics are those of a
+    run on all triples; the neighbours of new rows are read from all training triples too.
+
+    :param old:
+        The earlier run or export.
+    :param pipeline_kwargs:
+        The ``pipeline`` entry of the grown configuration, see :func:`grown_config`.
+    :param allow_pickle:
+        Whether the run's ``trained_model.pkl`` may be unpickled.
+
+    :return:
+        ``dataset=None`` and ``training``, ``testing``, ``validation``, ``evaluation_kwargs``, ``model_kwargs`` to
+        pass to :func:`~pykeen_backfill.experiments.pipeline_from_config`.
+    """
+    import torch
+    from pykeen.triples import TriplesFactory
+
+    from ..experiments.config import config_dataset
+    from ..warm_start import plan_warm_start
+
+    dataset = config_dataset(pipeline_kwargs)
+    full = dataset.training
+    plan = {p.target: p for p in plan_warm_start(str(old), full, allow_pickle=allow_pickle).targets}
+    mapped = full.mapped_triples
+    touches = torch.isin(mapped[:, 0], plan["entity"].new_ids) | torch.isin(mapped[:, 2], plan["entity"].new_ids)
+    touches |= torch.isin(mapped[:, 1], plan["relation"].new_ids)
+    training = TriplesFactory(
+        mapped_triples=mapped[touches],
+        entity_to_id=full.entity_to_id,
+        relation_to_id=full.relation_to_id,
+        create_inverse_triples=full.create_inverse_triples,
+    )
+    evaluation_kwargs = dict(pipeline_kwargs.get("evaluation_kwargs") or {})
+    evaluation_kwargs["additional_filter_triples"] = [full.mapped_triples]
+    model_kwargs = dict(pipeline_kwargs.get("model_kwargs") or {})
+    for key in _KEYS.values():
+        given = model_kwargs.get(f"{key}_kwargs")
+        if isinstance(given, Mapping) and given.get("backfill_init") is not None:
+            # the new rows' neighbours among known ids are in all triples, also those not trained on
+            model_kwargs[f"{key}_kwargs"] = {"triples": full, **model_kwargs[f"{key}_kwargs"]}
+    return dict(
+        dataset=None,
+        dataset_kwargs=None,
+        training=training,
+        testing=dataset.testing,
+        validation=dataset.validation,
+        evaluation_kwargs=evaluation_kwargs,
+        model_kwargs=model_kwargs,
+    )
 
 
 def add_split_to_results(directory: pathlib.Path, split: Mapping[str, Any]) -> None:
