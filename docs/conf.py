@@ -21,4 +21,9 @@ autodoc_inherit_docstrings = False
 nitpicky = False
 intersphinx_mapping = {}
 exclude_patterns = ["_build"]
-html_theme = "alabaster"
+# furo: a current, responsive theme whose code blocks scroll on their own instead of widening the page
+html_theme = "furo"
+html_title = f"pykeen-backfill {release}"
+html_static_path = ["_static"]
+# wider pages, readable code and plots at the full width of the text; see the comments in the file
+html_css_files = ["custom.css"]
