@@ -24,6 +24,8 @@ NOISE: dict[str, tuple[str, ...]] = {
     # PyKEEN's training loop, for an option it no longer uses
     "DeprecationWarning": (r"Training instances are always shuffled",),
     "pykeen.utils": (r"No cuda devices were available", r"Using automatic batch size on device"),
+    # a run without a seed gets a random one, recorded in its results anyway
+    "pykeen.pipeline.api": (r"No random seed is specified",),
     "torch_max_mem.api": (r"Encountered tensors on device_types",),
 }
 

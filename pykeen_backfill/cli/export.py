@@ -39,4 +39,4 @@ def export(run_dir: pathlib.Path, out: pathlib.Path, tensor_format: str, dataset
         manifest = target / manifest.name
         reader = open_pretrained(target)
         sizes = {name: len(reader.labels(name)) for name in ("entity", "relation")}
-    click.echo(f"wrote {manifest}: {sizes['entity']} entity and {sizes['relation']} relation labels")
+    click.echo(f"wrote {out / manifest.name}: {sizes['entity']} entity and {sizes['relation']} relation labels")
