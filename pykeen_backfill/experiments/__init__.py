@@ -2,7 +2,11 @@
 
 - :mod:`.config`: read and check a configuration before anything is trained;
 - :mod:`.merge`: merge the user's representation keyword arguments over a model's own while it is built;
-- :mod:`.run`: run a configuration and save its result (``pykeen-backfill run``).
+- :mod:`.run`: run a configuration and save its result (``pykeen-backfill run``);
+- :mod:`.routes`: where each model keeps its per-entity vectors, and how a backfill reaches them (RGCN, CompGCN, the
+  literal models, ...), or why it cannot;
+- :mod:`.search`: checks of a hyperparameter search before its first trial (no size fixed that the study searches);
+- :mod:`.matrix`: try a backfill in every model of PyKEEN and write the table of ``docs/models.rst``.
 """
 
 from __future__ import annotations
