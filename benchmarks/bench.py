@@ -234,16 +234,18 @@ def run_rounds(rows: Sequence[Row], rounds: int, log: Callable[[str], None]) -> 
     for index in range(rounds):
         order = list(rows)
         random.shuffle(order)
-        for row in order:
+        for position, row in enumerate(order, start=1):
             pair = [("ours", row.ours), ("reference", row.reference)]
             random.shuffle(pair)
             times = dict((name, _time(fn, row.calls)) for name, fn in pair)
             row.cpu.append((times["ours"][0], times["reference"][0]))
             row.wall.append((times["ours"][1], times["reference"][1]))
-        elapsed = time.perf_counter() - started
-        done = (index + 1) * len(rows)
-        left = elapsed / done * (total - done)
-        log(f"round {index + 1}/{rounds} done: {elapsed:.0f} s so far, about {left:.0f} s left")
+            done = index * len(rows) + position
+            elapsed = time.perf_counter() - started
+            log(
+                f"round {index + 1}/{rounds}, {position}/{len(rows)}: {row.name} vs {row.reference_name}; "
+                f"about {elapsed / done * (total - done):.0f} s left"
+            )
 
 
 def _spread(pairs: Sequence[tuple[float, float]]) -> tuple[float, float, float]:
