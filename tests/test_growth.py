@@ -89,6 +89,35 @@ def test_new_rows_start_at_the_mean_of_known_neighbours(nations) -> None:
     assert torch.equal(representation(indices=None).detach(), vectors)
 
 
+def test_new_relations_start_at_the_mean_of_relations_on_the_same_pairs(nations) -> None:
+    triples = nations.training.mapped_triples
+    known_ids = list(range(0, nations.num_relations, 2))
+    base_values = torch.randn(len(known_ids), 5, generator=torch.Generator().manual_seed(3))
+    representation = BackfillRepresentation(
+        max_id=nations.num_relations,
+        base_ids=known_ids,
+        base="embedding",
+        base_kwargs=dict(shape=5, initializer=PretrainedInitializer(base_values)),
+        backfill_kwargs=dict(initializer="zeros_"),
+        backfill_init="neighbours",
+        triples=triples,
+        target="relation",
+    )
+    vectors = representation(indices=None).detach()
+    known = {i: base_values[row] for row, i in enumerate(known_ids)}
+    by_pair: dict[tuple[int, int], list[int]] = {}
+    for head, relation, tail in triples.tolist():
+        by_pair.setdefault((head, tail), []).append(relation)
+    for new_id in set(range(nations.num_relations)) - set(known):
+        found = [known[other] for group in by_pair.values() if new_id in group for other in group if other in known]
+        want = torch.stack(found).mean(0) if found else torch.zeros(5)
+        assert torch.allclose(vectors[new_id], want, atol=1e-5), new_id
+    with pytest.raises(OptionValueError, match="target"):
+        BackfillRepresentation(
+            max_id=14, base_ids=[0], base_kwargs=dict(shape=2), backfill_init="neighbours", triples=triples, target="x"
+        )
+
+
 def test_a_model_reset_reproduces_the_starts(nations) -> None:
     base_values = torch.randn(len(BASE_IDS), 6, generator=torch.Generator().manual_seed(2))
     model = _model(nations.training, nations.training, base_values)

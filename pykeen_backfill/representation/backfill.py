@@ -117,7 +117,7 @@ class BackfillRepresentation(Representation):
             With ``pretrained``: the new id space, i.e. a dataset name such as ``"nations"``, the path of a saved
             triples factory or training triples file, a triples factory, or a mapping from label to id.
         :param target:
-            With ``pretrained``: ``"entity"`` or ``"relation"``.
+            With ``pretrained`` or ``backfill_init``: ``"entity"`` or ``"relation"``.
         :param index:
             With ``pretrained``: which of several representations per entity (or relation) of the earlier model to
             reuse, e.g. ``0`` for TransD's entity vectors and ``1`` for its entity projections.
@@ -148,10 +148,12 @@ class BackfillRepresentation(Representation):
         :raises UnknownKeywordError:
             If a keyword argument has no destination.
         """
+        # target also tells a neighbour start whether the ids are entities or relations
+        warm_target = "entity" if pretrained is None and backfill_init is not None else target
         sources = warm_start_sources(
             pretrained,
             labels,
-            options=dict(target=target, index=index, trainable=trainable, allow_pickle=allow_pickle),
+            options=dict(target=warm_target, index=index, trainable=trainable, allow_pickle=allow_pickle),
             others=dict(base_ids=base_ids, base=base, base_kwargs=base_kwargs, sources=sources),
             max_id=max_id,
             model_kwargs=kwargs,

@@ -217,6 +217,8 @@ def seed_backfill(
             "backfill_init='neighbours' needs triples, the training triples of the new graph: e.g. a dataset name "
             "or a TriplesFactory (`pykeen-backfill run` fills them in from the configuration's dataset)",
         )
+    if target not in ("entity", "relation"):
+        raise OptionValueError(f"target must be 'entity' or 'relation', but got {preview(target)}")
     if backfill is None:
         return None
     module = backfill.module
