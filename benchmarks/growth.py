@@ -1,0 +1,426 @@
+"""Growth benchmark: retrain a grown graph from an earlier model, against a full retraining.
+
+The earlier graph is the full graph restricted to a random 70% (or 90%) of its entities; a model is trained on it.
+The grown graph is the full one. Contestants, same interaction, hyperparameters and epoch budget:
+
+- ``full``: retraining from scratch;
+- ``pykeen``: PyKEEN's built-in :class:`pykeen.nn.representation.BackfillRepresentation`, known rows frozen, new rows
+  random;
+- ``frozen``: ours, known rows frozen, new rows started at the mean of their known neighbours;
+- ``finetune``: ours, the same start, known rows trained further.
+
+Each is evaluated at a quarter, half and all of its epochs, overall and split into test triples among known ids and
+those touching a new id. Run ``python benchmarks/growth.py --quick`` (about 2 minutes) or without ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import pathlib
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from pykeen.datasets import get_dataset
+from pykeen.evaluation import RankBasedEvaluator
+from pykeen.models import ERModel
+from pykeen.nn.representation import BackfillRepresentation as PyKEENBackfill
+from pykeen.nn.representation import Embedding
+from pykeen.training import SLCWATrainingLoop
+from pykeen.triples import CoreTriplesFactory
+from tqdm.auto import tqdm
+
+from pykeen_backfill import BackfillRepresentation
+from pykeen_backfill.growth import known_mask
+
+CONTESTANTS = ("full", "pykeen", "frozen", "finetune")
+MODELS = {"DistMult": "distmult", "TransE": "transe", "ComplEx": "complex"}
+DIM, LR, CHECKPOINTS = 32, 0.02, (0.25, 0.5, 1.0)
+
+#: scenario -> (dataset, fractions, models, epochs, batch size); the generated graph is kept to one model for time
+FULL = {
+    "nations": ("nations", (0.7, 0.9), tuple(MODELS), 20, 256),
+    "kinships": ("kinships", (0.7, 0.9), tuple(MODELS), 40, 1024),
+    "umls": ("umls", (0.7, 0.9), tuple(MODELS), 40, 1024),
+    "generated-100k": ("generated", (0.7,), ("DistMult",), 8, 4096),
+}
+QUICK = {"nations": ("nations", (0.7,), tuple(MODELS), 12, 256)}
+
+
+def generated_graph(seed: int = 0, num_entities: int = 100_000, num_relations: int = 16, per_entity: int = 4):
+    """Return training, test and no validation triples of a clustered graph: relation r links cluster c to c + r."""
+    generator = torch.Generator().manual_seed(seed)
+    clusters = 500
+    cluster = torch.randint(clusters, (num_entities,), generator=generator)
+    n = num_entities * per_entity // 2
+    heads = torch.randint(num_entities, (n,), generator=generator)
+    relations = torch.randint(num_relations, (n,), generator=generator)
+    targets = (cluster[heads] + 7 * relations + 1) % clusters
+    # a random member of each target cluster: entities sorted by cluster, a random offset into the cluster's run
+    order = torch.argsort(cluster)
+    counts = torch.bincount(cluster, minlength=clusters)
+    starts = torch.cumsum(counts, 0) - counts
+    offsets = (torch.rand(n, generator=generator) * counts[targets]).long()
+    tails = order[(starts[targets] + offsets).clamp_max(num_entities - 1)]
+    triples = torch.unique(torch.stack([heads, relations, tails], 1), dim=0)
+    triples = triples[torch.randperm(len(triples), generator=generator)]
+    test = triples[:2000]
+    train = triples[2000:]
+    # test entities must occur in training, as in PyKEEN's datasets
+    seen = torch.zeros(num_entities, dtype=torch.bool)
+    seen[train[:, 0]] = seen[train[:, 2]] = True
+    test = test[seen[test[:, 0]] & seen[test[:, 2]]][:1000]
+    return train, test, None, num_entities, num_relations
+
+
+def load(name: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int, int]:
+    """Return training, test and validation triples and the numbers of entities and relations."""
+    if name == "generated":
+        return generated_graph()
+    dataset = get_dataset(dataset=name)
+    return (
+        dataset.training.mapped_triples,
+        dataset.testing.mapped_triples,
+        dataset.validation.mapped_triples,
+        dataset.num_entities,
+        dataset.num_relations,
+    )
+
+
+class CopyOf:
+    """Initialise with a fresh copy of fixed values.
+
+    PyKEEN's :class:`~pykeen.nn.init.PretrainedInitializer` hands out its own tensor, which then becomes the weight:
+    the next in-place reset of the inner ``torch.nn.Embedding`` (every model reset does one) overwrites the values
+    themselves, and the known rows of a frozen base come back random. A copy keeps them.
+    """
+
+    def __init__(self, values: torch.Tensor) -> None:
+        self.values = values.detach().clone()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.values.clone().to(x)
+
+
+def representation(num: int, dtype: torch.dtype) -> Embedding:
+    return Embedding(max_id=num, shape=DIM, dtype=dtype)
+
+
+def train(model: ERModel, triples: CoreTriplesFactory, epochs: int, batch: int, evaluate: Callable[[], dict]):
+    """Train in chunks, evaluating at each checkpoint; return [(epochs, training seconds, metrics)]."""
+    loop = SLCWATrainingLoop(model=model, triples_factory=triples, optimizer="adam", optimizer_kwargs=dict(lr=LR))
+    curve, seconds, done = [], 0.0, 0
+    for fraction in CHECKPOINTS:
+        until = max(1, round(epochs * fraction))
+        start = time.perf_counter()
+        loop.train(triples, num_epochs=until, batch_size=batch, use_tqdm=False, continue_training=done > 0)
+        seconds += time.perf_counter() - start
+        done = until
+        curve.append((until, seconds, evaluate()))
+    return curve
+
+
+def split_evaluate(model, test, filters, known_entities, known_relations) -> dict[str, float]:
+    """MRR and Hits@10 on known and new test triples; overall is their triple-weighted mean (exactly PyKEEN's)."""
+    mask = known_mask(test, known_entities, known_relations)
+    out, weights = {}, {}
+    for part, triples in (("known", test[mask]), ("new", test[~mask])):
+        weights[part] = len(triples)
+        if not len(triples):
+            continue
+        result = RankBasedEvaluator().evaluate(
+            model, triples, additional_filter_triples=filters, batch_size=1024, use_tqdm=False
+        )
+        out[f"mrr_{part}"] = float(result.get_metric("inverse_harmonic_mean_rank"))
+        out[f"hits10_{part}"] = float(result.get_metric("hits_at_10"))
+    for metric in ("mrr", "hits10"):
+        total = sum(weights[p] for p in weights if f"{metric}_{p}" in out)
+        out[f"{metric}_overall"] = (
+            sum(out[f"{metric}_{p}"] * weights[p] for p in weights if f"{metric}_{p}" in out) / total
+        )
+    return out
+
+
+def grown_representation(kind: str, num: int, known: torch.Tensor, values: torch.Tensor, train_triples, target: str):
+    """Build the contestant's representation: known ids from ``values``, the rest backfilled."""
+    stored = torch.view_as_real(values) if values.is_complex() else values
+    base_kwargs = dict(shape=DIM, dtype=values.dtype, initializer=CopyOf(stored))
+    backfill_kwargs = dict(shape=DIM, dtype=values.dtype)
+    if len(known) == num:
+        # nothing new: every contestant reuses all rows as they are
+        return Embedding(max_id=num, **base_kwargs, trainable=kind == "finetune")
+    if kind == "pykeen":
+        return PyKEENBackfill(
+            base_ids=known.tolist(),
+            max_id=num,
+            base="embedding",
+            base_kwargs={**base_kwargs, "trainable": False},
+            backfill_kwargs=dict(dtype=values.dtype),
+        )
+    return BackfillRepresentation(
+        max_id=num,
+        base_ids=known,
+        base="embedding",
+        base_kwargs={**base_kwargs, "trainable": kind == "finetune"},
+        backfill_kwargs=backfill_kwargs,
+        backfill_init="neighbours",
+        triples=train_triples,
+        target=target,
+    )
+
+
+def compact(triples: torch.Tensor, entities: torch.Tensor, num_entities: int, num_relations: int):
+    """Restrict triples to entities and renumber entities and relations densely."""
+    keep = torch.zeros(num_entities, dtype=torch.bool)
+    keep[entities] = True
+    triples = triples[keep[triples[:, 0]] & keep[triples[:, 2]]]
+    relations = torch.unique(triples[:, 1])
+    entity_map = torch.full((num_entities,), -1, dtype=torch.long)
+    entity_map[entities] = torch.arange(len(entities))
+    relation_map = torch.full((num_relations,), -1, dtype=torch.long)
+    relation_map[relations] = torch.arange(len(relations))
+    mapped = torch.stack([entity_map[triples[:, 0]], relation_map[triples[:, 1]], entity_map[triples[:, 2]]], 1)
+    return CoreTriplesFactory(mapped, num_entities=len(entities), num_relations=len(relations)), relations
+
+
+def one_run(data, fraction: float, model_name: str, seed: int, epochs: int, batch: int) -> list[dict[str, Any]]:
+    """Train the earlier model and every contestant for one scenario, model and seed."""
+    train_triples, test, validation, num_entities, num_relations = data
+    # PyKEEN collects garbage after every epoch; with the long-lived objects of torch and PyKEEN frozen out of the
+    # collector's reach that takes milliseconds instead of half a second, for every contestant alike
+    gc.collect()
+    gc.freeze()
+    filters = [train_triples] + ([validation] if validation is not None else [])
+    interaction = MODELS[model_name]
+    dtype = torch.cfloat if model_name == "ComplEx" else torch.float
+    generator = torch.Generator().manual_seed(seed)
+    entities = torch.sort(torch.randperm(num_entities, generator=generator)[: round(fraction * num_entities)]).values
+    old_factory, relations = compact(train_triples, entities, num_entities, num_relations)
+    torch.manual_seed(seed)
+    old = ERModel(
+        triples_factory=old_factory,
+        interaction=interaction,
+        entity_representations=representation(len(entities), dtype),
+        relation_representations=representation(len(relations), dtype),
+        loss="softplus",
+        random_seed=seed,
+    )
+    SLCWATrainingLoop(model=old, triples_factory=old_factory, optimizer_kwargs=dict(lr=LR)).train(
+        old_factory, num_epochs=epochs, batch_size=batch, use_tqdm=False
+    )
+    old_e = old.entity_representations[0](indices=None).detach()
+    old_r = old.relation_representations[0](indices=None).detach()
+    factory = CoreTriplesFactory(train_triples, num_entities=num_entities, num_relations=num_relations)
+    rows = []
+    for contestant in CONTESTANTS:
+        torch.manual_seed(seed)
+        if contestant == "full":
+            e_rep, r_rep = representation(num_entities, dtype), representation(num_relations, dtype)
+        else:
+            e_rep = grown_representation(contestant, num_entities, entities, old_e, train_triples, "entity")
+            r_rep = grown_representation(contestant, num_relations, relations, old_r, train_triples, "relation")
+        model = ERModel(
+            triples_factory=factory,
+            interaction=interaction,
+            entity_representations=e_rep,
+            relation_representations=r_rep,
+            loss="softplus",
+            random_seed=seed,
+        )
+        curve = train(
+            model, factory, epochs, batch, lambda m=model: split_evaluate(m, test, filters, entities, relations)
+        )
+        drift = None
+        if contestant != "full":
+            with torch.no_grad():
+                new_e = model.entity_representations[0](indices=entities)
+                new_r = model.relation_representations[0](indices=relations)
+            drift = max(float((new_e - old_e).abs().max()), float((new_r - old_r).abs().max()))
+        for ep, seconds, metrics in curve:
+            rows.append(dict(contestant=contestant, epochs=ep, seconds=seconds, drift=drift, seed=seed, **metrics))
+    return rows
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds of each figure, per scenario, model, contestant and checkpoint."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["scenario"], row["model"], row["contestant"], row["epochs"]), []).append(row)
+    keys = ("mrr_overall", "mrr_known", "mrr_new", "hits10_overall", "hits10_known", "hits10_new", "seconds", "drift")
+    out = []
+    for (scenario, model, contestant, epochs), group in groups.items():
+        item = dict(scenario=scenario, model=model, contestant=contestant, epochs=epochs, seeds=len(group))
+        for key in keys:
+            values = [g[key] for g in group if g.get(key) is not None]
+            item[key] = statistics.fmean(values) if values else None
+            item[f"{key}_std"] = statistics.pstdev(values) if len(values) > 1 else (0.0 if values else None)
+        out.append(item)
+    return out
+
+
+def goals(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per scenario and model: how the frozen contestant fares against the goals of docs/growth.rst."""
+    table = {(s["scenario"], s["model"], s["contestant"], s["epochs"]): s for s in summary}
+    out = []
+    for scenario, model in sorted({(s["scenario"], s["model"]) for s in summary}):
+        last = max(e for (sc, m, c, e) in table if (sc, m, c) == (scenario, model, "full"))
+        first = min(e for (sc, m, c, e) in table if (sc, m, c) == (scenario, model, "frozen"))
+        full = table[scenario, model, "full", last]
+        frozen = [table[k] for k in sorted(table) if k[:3] == (scenario, model, "frozen")]
+        reached = [f for f in frozen if f["mrr_overall"] >= 0.95 * full["mrr_overall"]]
+        out.append(
+            dict(
+                scenario=scenario,
+                model=model,
+                frozen_mrr_ratio=table[scenario, model, "frozen", last]["mrr_overall"] / full["mrr_overall"],
+                time_to_95=(reached[0]["seconds"] / full["seconds"]) if reached else None,
+                frozen_quarter_time_ratio=table[scenario, model, "frozen", first]["seconds"] / full["seconds"],
+                new_quarter_vs_pykeen_all=table[scenario, model, "frozen", first]["mrr_new"]
+                - table[scenario, model, "pykeen", last]["mrr_new"],
+                frozen_drift=table[scenario, model, "frozen", last]["drift"],
+            )
+        )
+    return out
+
+
+def plot(summary: list[dict[str, Any]], path: pathlib.Path) -> None:
+    """MRR (overall) against training time, one panel per scenario and model, one line per contestant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(s["scenario"], s["model"]) for s in summary})
+    cols = 3
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, (scenario, model) in zip(axes.flat, panels, strict=False):
+        for contestant in CONTESTANTS:
+            points = sorted(
+                (s["seconds"], s["mrr_overall"], s["mrr_overall_std"])
+                for s in summary
+                if (s["scenario"], s["model"], s["contestant"]) == (scenario, model, contestant)
+            )
+            xs, ys, es = zip(*points, strict=True)
+            ax.errorbar(xs, ys, yerr=es, marker="o", label=contestant, capsize=2)
+        ax.set_title(f"{scenario} / {model}", fontsize=9)
+        ax.set_xlabel("training time (s)")
+        ax.set_ylabel("MRR (overall)")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def format_table(summary: list[dict[str, Any]]) -> str:
+    """The last checkpoint of every contestant, as a reST simple table."""
+    head = (
+        "scenario",
+        "model",
+        "contestant",
+        "MRR all",
+        "MRR known",
+        "MRR new",
+        "H@10 all",
+        "H@10 new",
+        "time s",
+        "drift",
+    )
+    lines = ["  ".join(head)]
+    last = {}
+    for s in summary:
+        key = (s["scenario"], s["model"], s["contestant"])
+        if key not in last or s["epochs"] > last[key]["epochs"]:
+            last[key] = s
+    for key in sorted(last, key=lambda k: (k[0], k[1], CONTESTANTS.index(k[2]))):
+        s = last[key]
+
+        def cell(name: str, s: dict = s) -> str:
+            if s.get(name) is None:
+                return "-"
+            return f"{s[name]:.3f}±{s[name + '_std']:.3f}"
+
+        drift = "-" if s["drift"] is None else f"{s['drift']:.2g}"
+        lines.append(
+            "  ".join(
+                [
+                    *key,
+                    cell("mrr_overall"),
+                    cell("mrr_known"),
+                    cell("mrr_new"),
+                    cell("hits10_overall"),
+                    cell("hits10_new"),
+                    f"{s['seconds']:.1f}",
+                    drift,
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="nations only, fewer epochs (about 2 minutes)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("growth-benchmark"))
+    parser.add_argument("--scenarios", nargs="+", choices=sorted(FULL), help="only these scenarios")
+    parser.add_argument("--fractions", nargs="+", type=float, help="only these fractions of known entities")
+    parser.add_argument("--docs", action="store_true", help="also write docs/_static/growth.json and growth.png")
+    args = parser.parse_args()
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    # machine notes (no accelerator to pin memory for, memory utilisation on the CPU) say nothing about the results
+    warnings.filterwarnings("ignore", message=".*pin_memory.*")
+    for name in ("pykeen", "torch_max_mem"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    scenarios = QUICK if args.quick else {k: v for k, v in FULL.items() if not args.scenarios or k in args.scenarios}
+    if args.fractions:
+        scenarios = {k: (v[0], tuple(args.fractions), *v[2:]) for k, v in scenarios.items()}
+    jobs = [
+        (name, fraction, model, seed)
+        for name, (_, fractions, models, _, _) in scenarios.items()
+        for fraction in fractions
+        for model in models
+        for seed in range(args.seeds)
+    ]
+    rows, cache = [], {}
+    start = time.perf_counter()
+    for name, fraction, model, seed in tqdm(jobs, desc="growth benchmark", unit="run"):
+        dataset, _, _, epochs, batch = scenarios[name]
+        if dataset not in cache:
+            cache[dataset] = load(dataset)
+        for row in one_run(cache[dataset], fraction, model, seed, epochs, batch):
+            rows.append(dict(scenario=f"{name}-{round(fraction * 100)}%", model=model, **row))
+        # what is done so far survives an interruption
+        args.out.mkdir(parents=True, exist_ok=True)
+        args.out.joinpath("growth-rows.json").write_text(json.dumps(rows))
+    summary = summarise(rows)
+    report = dict(
+        command="python " + " ".join(sys.argv),
+        seconds=time.perf_counter() - start,
+        load_average=os.getloadavg(),
+        summary=summary,
+        goals=goals(summary),
+        rows=rows,
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    targets = [args.out] + ([pathlib.Path(__file__).parent.parent / "docs" / "_static"] if args.docs else [])
+    for target in targets:
+        target.joinpath("growth.json").write_text(json.dumps(report, indent=1))
+        plot(summary, target / "growth.png")
+    print(format_table(summary))
+    for goal in report["goals"]:
+        print(json.dumps(goal))
+    print(f"{report['seconds']:.0f} s, load average {report['load_average']}")
+
+
+if __name__ == "__main__":
+    main()
