@@ -7,8 +7,8 @@ ratio's minimum, median and maximum over the rounds, measured as CPU time of one
 ``time.process_time``), which other work on the machine disturbs far less than wall-clock, and the median wall-clock
 ratio beside it, with the load average before and after. Run::
 
-    python benchmarks/bench.py --quick     # 100k ids; about 2 minutes, 1.5 GB
-    python benchmarks/bench.py             # 1M ids; about 6 minutes, 5 GB
+    python benchmarks/bench.py --quick     # 100k ids; about 2.5 minutes, 1 GB
+    python benchmarks/bench.py             # 1M ids; about 4 minutes, 4.5 GB
     python benchmarks/bench.py --docs      # also refresh docs/_static/benchmark.*
 
 Results go to ``--out`` (default ``benchmarks/results/``, which git ignores): ``benchmark.json`` (every

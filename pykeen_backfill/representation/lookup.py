@@ -102,7 +102,11 @@ def read(part: Representation, weight: torch.Tensor | None, rows: torch.Tensor) 
     if weight is None:
         return part(indices=rows)
     # what pykeen.nn.Embedding._plain_forward computes, without the module calls around it
-    x = F.embedding(rows, weight).view(rows.shape[0], *part._shape)
+    x = F.embedding(rows, weight)
+    if len(part._shape) == 1 and not part.is_complex:
+        # already the part's shape: a view would only cost a call
+        return x
+    x = x.view(rows.shape[0], *part._shape)
     return torch.view_as_complex(x) if part.is_complex else x
 
 
@@ -183,6 +187,8 @@ def gather_sync_free(spans: Sequence[Span], rows: torch.Tensor) -> torch.Tensor:
 
 def place(out: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Copy the rows of ``x`` to the rows ``target`` of ``out``, promoting ``out`` if ``x`` needs a wider dtype."""
+    if out.dtype == x.dtype:
+        return out.index_copy_(0, target, x)
     dtype = torch.promote_types(out.dtype, x.dtype)
     if dtype != out.dtype:
         out = out.to(dtype)
