@@ -208,6 +208,7 @@ def one_run(data, fraction: float, model_name: str, seed: int, epochs: int, batc
     old = ERModel(
         triples_factory=old_factory,
         interaction=interaction,
+        interaction_kwargs=dict(p=2) if interaction == "transe" else None,
         entity_representations=representation(len(entities), dtype),
         relation_representations=representation(len(relations), dtype),
         loss="softplus",
@@ -219,6 +220,8 @@ def one_run(data, fraction: float, model_name: str, seed: int, epochs: int, batc
     old_e = old.entity_representations[0](indices=None).detach()
     old_r = old.relation_representations[0](indices=None).detach()
     factory = CoreTriplesFactory(train_triples, num_entities=num_entities, num_relations=num_relations)
+    touching_new = ~known_mask(train_triples, entities, relations)
+    delta = CoreTriplesFactory(train_triples[touching_new], num_entities=num_entities, num_relations=num_relations)
     rows = []
     for contestant in CONTESTANTS:
         torch.manual_seed(seed)
@@ -227,16 +230,20 @@ def one_run(data, fraction: float, model_name: str, seed: int, epochs: int, batc
         else:
             e_rep = grown_representation(contestant, num_entities, entities, old_e, train_triples, "entity")
             r_rep = grown_representation(contestant, num_relations, relations, old_r, train_triples, "relation")
+        # with every known row frozen, triples among known ids hold nothing to train: as `grow`, skip them
+        frozen = contestant in ("pykeen", "frozen")
+        trained = delta if frozen else factory
         model = ERModel(
             triples_factory=factory,
             interaction=interaction,
+            interaction_kwargs=dict(p=2) if interaction == "transe" else None,
             entity_representations=e_rep,
             relation_representations=r_rep,
             loss="softplus",
             random_seed=seed,
         )
         curve = train(
-            model, factory, epochs, batch, lambda m=model: split_evaluate(m, test, filters, entities, relations)
+            model, trained, epochs, batch, lambda m=model: split_evaluate(m, test, filters, entities, relations)
         )
         drift = None
         if contestant != "full":
@@ -245,7 +252,17 @@ def one_run(data, fraction: float, model_name: str, seed: int, epochs: int, batc
                 new_r = model.relation_representations[0](indices=relations)
             drift = max(float((new_e - old_e).abs().max()), float((new_r - old_r).abs().max()))
         for ep, seconds, metrics in curve:
-            rows.append(dict(contestant=contestant, epochs=ep, seconds=seconds, drift=drift, seed=seed, **metrics))
+            rows.append(
+                dict(
+                    contestant=contestant,
+                    epochs=ep,
+                    seconds=seconds,
+                    drift=drift,
+                    seed=seed,
+                    trained_triples=trained.num_triples,
+                    **metrics,
+                )
+            )
     return rows
 
 
