@@ -78,22 +78,25 @@ def declared_values(part: nn.Module) -> Values:
         A CPU copy of each parameter and buffer; for an embedding with a pre-trained initializer, the values that
         initializer gives. Tensors on the meta device hold no values and are left out.
     """
-    values = {
-        name: tensor.detach().to("cpu", copy=True)
-        for name, tensor in itertools.chain(part.named_parameters(), part.named_buffers())
-        if not tensor.is_meta
+    declared = {
+        f"{prefix}._embeddings.weight".lstrip("."): module
+        for prefix, module in part.named_modules()
+        if isinstance(module, Embedding) and isinstance(module.initializer, PretrainedInitializer)
     }
-    for prefix, module in part.named_modules():
-        if isinstance(module, Embedding) and isinstance(module.initializer, PretrainedInitializer):
-            name = f"{prefix}._embeddings.weight".lstrip(".")
-            if name in values:
-                values[name] = _initialised(module, values[name])
+    values = {}
+    for name, tensor in itertools.chain(part.named_parameters(), part.named_buffers()):
+        if tensor.is_meta:
+            continue
+        # one copy per tensor: of the pre-trained values where an initializer declares them, else of the current ones
+        module = declared.get(name)
+        values[name] = tensor.detach().to("cpu", copy=True) if module is None else _initialised(module, tensor)
     return values
 
 
 def _initialised(module: Embedding, weight: torch.Tensor) -> torch.Tensor:
-    # what the embedding's own reset would store, computed on a copy (see Embedding.reset_parameters)
-    x = module.initializer(weight.clone().view(module.max_id, *module._shape))
+    # what the embedding's own reset would store (see Embedding.reset_parameters); a pre-trained initializer reads only
+    # the shape and dtype of its argument, never its values
+    x = module.initializer(torch.empty_like(weight).view(module.max_id, *module._shape))
     return x.detach().reshape(weight.shape).to("cpu", copy=True)
 
 
