@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import pathlib
 
+from ..checks import as_bool
+
 __all__ = ["EXAMPLES", "example_path", "write_examples"]
 
 #: the directory of the example files, inside the installed package
@@ -56,6 +58,7 @@ def write_examples(directory: str | os.PathLike[str], *, overwrite: bool = False
     :raises FileExistsError:
         If a file of an example's name exists with other content and ``overwrite`` is false.
     """
+    overwrite = as_bool(overwrite, name="overwrite")
     directory = pathlib.Path(directory)
     texts = {name: example_path(name).read_bytes() for name in EXAMPLES}
     clashes = [

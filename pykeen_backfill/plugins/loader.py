@@ -18,7 +18,7 @@ import pluggy
 from class_resolver import ClassResolver
 from pykeen.nn.representation import Representation
 
-from ..checks import preview
+from ..checks import as_bool, preview
 from ..errors import PluginConflictError
 from . import own as own_plugin
 from .hookspec import ENTRY_POINT_GROUP, PROJECT_NAME, RepresentationHookSpec
@@ -97,6 +97,7 @@ def register_plugins(
     """
     if resolver is None:
         from pykeen.nn import representation_resolver as resolver
+    strict = as_bool(strict, name="strict")
     manager = _load_manager(group=group, strict=strict)
     for module in modules:
         if manager.has_plugin(module.__name__):
