@@ -92,7 +92,7 @@ def main() -> None:
             additional_filter_triples=filters,
             batch_size=512,
         )
-        new_vectors = result.model.entity_representations[0](indices=known_entities).detach()
+        new_vectors = result.model.entity_representations[0](indices=torch.as_tensor(known_entities)).detach()
         drift = float((new_vectors - old_vectors[list(old.entity_to_id.values())]).abs().max())
         row = dict(
             dataset=args.dataset,
