@@ -307,7 +307,7 @@ def render(summary: Mapping[str, Any]) -> str:
         notes.insert(
             0,
             ".. warning:: THE MACHINE WAS BUSY (load average above half its cores): the wall-clock column "
-            "is not meaningful; only the CPU-time ratios are.",
+            "is not meaningful; only the CPU-time ratios are.\n",
         )
     return "\n".join([*notes, "", *table]) + "\n"
 
