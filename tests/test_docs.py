@@ -171,8 +171,6 @@ SYBILS = {
 #: pages whose examples do not run as written yet, and why; strict: the test fails once a page runs, so that its entry
 #: goes and the page stays tested
 PENDING = {
-    "benchmarks.rst": "runs benchmarks/bench.py of the clone: mark the commands with a skip comment, or run --quick",
-    "growth.rst": "uses old_run, old_vectors, grown.json, result and dataset that the page never creates",
 }
 
 
