@@ -20,8 +20,14 @@ from pykeen.triples import TriplesFactory
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.cli import main
 from pykeen_backfill.errors import ShapeMismatchError
-from pykeen_backfill.warm_start import PretrainedSource, UnsafeFileError, export_vectors, open_pretrained
-from pykeen_backfill.warm_start import NoSharedLabelsError, plan_warm_start
+from pykeen_backfill.warm_start import (
+    NoSharedLabelsError,
+    PretrainedSource,
+    UnsafeFileError,
+    export_vectors,
+    open_pretrained,
+    plan_warm_start,
+)
 
 FAST = dict(
     training_kwargs=dict(num_epochs=1, batch_size=256, use_tqdm=False),
