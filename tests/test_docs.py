@@ -170,8 +170,7 @@ SYBILS = {
 
 #: pages whose examples do not run as written yet, and why; strict: the test fails once a page runs, so that its entry
 #: goes and the page stays tested
-PENDING = {
-}
+PENDING = {}
 
 
 def _page_param(page: pathlib.Path):
