@@ -18,7 +18,7 @@ import click
 
 from ..errors import BackfillError
 
-__all__ = ["UserError", "checked_output", "staged_output", "user_errors"]
+__all__ = ["UserError", "checked_output", "default_directory", "staged_output", "user_errors"]
 
 
 class UserError(click.ClickException):
@@ -42,6 +42,13 @@ def user_errors() -> Iterator[None]:
         # a full disk or a directory that vanished: the user can act on the path and the reason
         where = f": {error.filename}" if error.filename else ""
         raise UserError(f"{error.strerror or error}{where}") from None
+
+
+def default_directory(config: pathlib.Path) -> pathlib.Path:
+    """Return the output directory of a command run on ``config`` without ``-d``: its name and the time, here."""
+    import time
+
+    return pathlib.Path(f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 def checked_output(path: str | os.PathLike[str], *, option: str) -> pathlib.Path:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pathlib
-import time
 
 import click
 
-from .common import checked_output, staged_output, user_errors
+from .common import checked_output, default_directory, staged_output, user_errors
+from .quiet import quiet, verbose_option
 
 __all__ = ["optimize"]
 
@@ -21,7 +21,8 @@ __all__ = ["optimize"]
     default=None,
     help="Where to write study.json, trials.tsv and best_pipeline/; default: CONFIG's name and the time, here.",
 )
-def optimize(config: pathlib.Path, directory: pathlib.Path | None) -> None:
+@verbose_option
+def optimize(config: pathlib.Path, directory: pathlib.Path | None, verbose: bool) -> None:
     """Run a hyperparameter search CONFIG (JSON or YAML, as for `pykeen experiments optimize`).
 
     The representation keyword arguments in model_kwargs (e.g. a backfill's base_ids) are the same in every trial and
@@ -31,10 +32,10 @@ def optimize(config: pathlib.Path, directory: pathlib.Path | None) -> None:
     from ..experiments.optimize import check_study, hpo_pipeline, load_study
 
     if directory is None:
-        directory = pathlib.Path(f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+        directory = default_directory(config)
     # checked before the first trial: a directory that cannot be written would otherwise lose the whole study
     target = checked_output(directory, option="--directory")
-    with user_errors(), staged_output(target) as staging:
+    with quiet(verbose), user_errors(), staged_output(target) as staging:
         study = load_study(config)
         hpo_kwargs = {**study["pipeline"], **study["optuna"]}
         check_study(hpo_kwargs, source=str(config))

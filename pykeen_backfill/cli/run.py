@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pathlib
-import time
 
 import click
 
-from .common import checked_output, staged_output, user_errors
+from .common import checked_output, default_directory, staged_output, user_errors
 from .quiet import quiet, verbose_option
 
 __all__ = ["run"]
@@ -34,7 +33,7 @@ def run(config: pathlib.Path, directory: pathlib.Path | None, verbose: bool) -> 
     from ..growth.cli import format_split_table, split_if_backfilled
 
     if directory is None:
-        directory = pathlib.Path(f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+        directory = default_directory(config)
     # checked before training: a directory that cannot be written would otherwise lose the trained model
     target = checked_output(directory, option="--directory")
     with quiet(verbose), user_errors(), staged_output(target) as staging:
