@@ -21,7 +21,6 @@ import numpy
 import pytest
 import torch
 from click.testing import CliRunner
-from pykeen.pipeline import pipeline
 
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.cli import main
@@ -50,22 +49,6 @@ def no_hang(seconds: int = 20) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-
-
-@pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    """A real run directory: DistMult on nations, one epoch, saved with its training triples."""
-    result = pipeline(
-        dataset="nations",
-        model="DistMult",
-        model_kwargs=dict(embedding_dim=4),
-        training_kwargs=dict(num_epochs=1, batch_size=512, use_tqdm=False),
-        evaluation_kwargs=dict(batch_size=512, use_tqdm=False),
-        random_seed=0,
-    )
-    directory = tmp_path_factory.mktemp("real") / "run"
-    result.save_to_directory(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")
