@@ -15,10 +15,11 @@ from torch import nn
 from .keep import Values, declared_values, restore
 from .kwargs import split_kwargs
 from .layout import IdLayout, as_id_tensor
-from .lookup import INDEX_DTYPES, as_index_tensor, gather_exact, gather_sync_free, out_of_range, scatter, virtual_rows
+from .lookup import INDEX_DTYPES, as_index_tensor, gather_exact, gather_sync_free, out_of_range, virtual_rows
 from .neighbours import seed_backfill
 from .parts import common_shape, make_backfill, make_base
 from .sources import BaseSource, IdsLike, collect_sources, warm_start_sources
+from .table import scatter
 
 __all__ = [
     "BackfillRepresentation",

@@ -6,7 +6,6 @@ representation is, and so that each can be read and tested on its own.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,8 +13,12 @@ import torch
 import torch.nn.functional as F
 from pykeen.nn import representation as pykeen_representation
 from pykeen.nn.representation import Representation
+from torch.autograd.function import once_differentiable
 
 from ..errors import IdOutOfRangeError, IdTypeError
+from . import memory
+from .memory import copy_rows, host_buffer
+from .table import scatter
 
 __all__ = [
     "INDEX_DTYPES",
@@ -27,7 +30,6 @@ __all__ = [
     "out_of_range",
     "place",
     "plain_weight",
-    "scatter",
     "virtual_rows",
 ]
 
@@ -102,12 +104,47 @@ def read(part: Representation, weight: torch.Tensor | None, rows: torch.Tensor) 
     if weight is None:
         return part(indices=rows)
     # what pykeen.nn.Embedding._plain_forward computes, without the module calls around it
-    x = F.embedding(rows, weight)
+    x = _LazyGradientRows.apply(weight, rows) if _lazy_gradient(weight) else F.embedding(rows, weight)
     if len(part._shape) == 1 and not part.is_complex:
         # already the part's shape: a view would only cost a call
         return x
     x = x.view(rows.shape[0], *part._shape)
     return torch.view_as_complex(x) if part.is_complex else x
+
+
+def _lazy_gradient(weight: torch.Tensor) -> bool:
+    """Whether a lookup's gradient for ``weight`` is better built in memory that is zero until touched."""
+    return (
+        weight.requires_grad
+        and torch.is_grad_enabled()
+        and weight.device.type == "cpu"
+        and weight.dtype in (torch.float32, torch.float64)
+        and weight.numel() * weight.element_size() >= memory.LARGE
+        and not torch.compiler.is_compiling()
+    )
+
+
+class _LazyGradientRows(torch.autograd.Function):
+    """``F.embedding(rows, weight)`` whose gradient for ``weight`` is built in a lazily zeroed host buffer.
+
+    The gradient of a lookup is a dense table that is zero except at the rows looked up. ``F.embedding``'s backward
+    allocates it with ``torch.zeros``, i.e. writes every byte (and faults every page) of a table that may be hundreds of
+    megabytes; here only the pages of the rows looked up are ever written, see :mod:`.memory`. The sums are those of
+    ``F.embedding``'s own backward, bit for bit: each row's contributions are added in the order of the batch.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, weight: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(rows)
+        ctx.weight_shape = tuple(weight.shape)
+        return F.embedding(rows, weight)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (rows,) = ctx.saved_tensors
+        out = host_buffer(ctx.weight_shape, grad.dtype)
+        return out.index_add_(0, rows, grad.reshape(rows.shape[0], -1)), None
 
 
 def _is_plain_lookup(part: Representation) -> bool:
@@ -161,7 +198,7 @@ def _served_rows(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the batch positions whose rows one part serves, and that part's answer for exactly those rows."""
     part, start, stop = span
-    selection = between(rows, start, stop, last=stop == max_id).nonzero().squeeze(1)
+    selection = between(rows, start, stop, last=stop == max_id).nonzero().squeeze_(1)
     local = rows.index_select(0, selection)
     return selection, read(part, weight, local - start if start else local)
 
@@ -188,38 +225,11 @@ def gather_sync_free(spans: Sequence[Span], rows: torch.Tensor) -> torch.Tensor:
 def place(out: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Copy the rows of ``x`` to the rows ``target`` of ``out``, promoting ``out`` if ``x`` needs a wider dtype."""
     if out.dtype == x.dtype:
-        return out.index_copy_(0, target, x)
+        return copy_rows(out, target, x)
     dtype = torch.promote_types(out.dtype, x.dtype)
     if dtype != out.dtype:
         out = out.to(dtype)
-    return out.index_copy_(0, target, x.to(dtype))
-
-
-def _run_start(target: torch.Tensor) -> int | None:
-    """Return the first id if ``target`` holds consecutive increasing ids, else ``None``; decided on the CPU only."""
-    if target.device.type != "cpu" or target.numel() < 2:
-        return None
-    first, last = int(target[0]), int(target[-1])
-    # the ids of a part are distinct, so the ends rule out almost every layout that is not one run
-    if last - first != target.numel() - 1 or not bool((target[1:] - target[:-1] == 1).all()):
-        return None
-    return first
-
-
-def scatter(
-    pieces: Sequence[tuple[torch.Tensor, torch.Tensor]], *, num_rows: int, device: torch.device
-) -> torch.Tensor:
-    """Place each piece's rows at its target positions of one output tensor."""
-    dtype = functools.reduce(torch.promote_types, (x.dtype for _, x in pieces))
-    out = torch.empty((num_rows, *pieces[0][1].shape[1:]), dtype=dtype, device=device)
-    for target, x in pieces:
-        start = _run_start(target)
-        if start is None:
-            out.index_copy_(0, target.long(), x.to(dtype))
-        else:
-            # a run of consecutive ids is one sequential copy, about twice as fast as a row-by-row scatter
-            out.narrow(0, start, target.numel()).copy_(x)
-    return out
+    return copy_rows(out, target, x.to(dtype))
 
 
 def out_of_range(indices: torch.Tensor, max_id: int) -> IdOutOfRangeError:
