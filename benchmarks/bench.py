@@ -63,6 +63,8 @@ class Config:
     #: entities of the compiled DistMult
     entities: int = 20_000
     compile: bool = True
+    #: where the tensors live; on an accelerator every timing waits for the device, and CPU time is not reported
+    device: str = "cpu"
 
 
 FULL = Config()
@@ -84,10 +86,17 @@ class Row:
 
 
 def _time(fn: Callable[[], Any], calls: int) -> tuple[float, float]:
-    """Return CPU seconds and wall seconds per call."""
+    """Return CPU and wall seconds per call; on an accelerator, both are wall seconds until the device is done."""
+    accelerated = torch.cuda.is_available() and torch.cuda.is_initialized()
+    if accelerated:
+        torch.cuda.synchronize()
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(calls):
         fn()
+    if accelerated:
+        torch.cuda.synchronize()
+        elapsed = (time.perf_counter() - wall) / calls
+        return elapsed, elapsed
     return (time.process_time() - cpu) / calls, (time.perf_counter() - wall) / calls
 
 
@@ -111,12 +120,19 @@ def build_rows(config: Config, log: Callable[[str], None]) -> list[Row]:
     ours = BackfillRepresentation(max_id=n, base_ids=base_ids, base=base, backfill=backfill)
     builtin = BuiltinBackfill(max_id=n, base_ids=listed, base=base, backfill=backfill)
     pykeen_plain, torch_plain = Embedding(max_id=n, shape=dim), torch.nn.Embedding(n, dim)
-    large, small = (torch.randint(n, (size,), generator=generator) for size in (config.batch, config.small_batch))
+    device = torch.device(config.device)
+    for module in (ours, builtin, pykeen_plain, torch_plain):
+        module.to(device)
+    large, small = (
+        torch.randint(n, (size,), generator=generator).to(device) for size in (config.batch, config.small_batch)
+    )
     with torch.no_grad():
         for query in (large, small, None):
             if not torch.equal(ours(query), builtin(query)):
                 raise AssertionError(f"ours differs from the built-in for indices={query!r}")
-    weights = torch.randn(config.batch, dim, generator=generator)
+        if device.type == "cuda":
+            check_sync_free(ours, (large, small, None))
+    weights = torch.randn(config.batch, dim, generator=generator).to(device)
     table = torch_plain.weight.detach()
     calls = config.calls
     no_grad = torch.no_grad()
@@ -150,6 +166,11 @@ def build_rows(config: Config, log: Callable[[str], None]) -> list[Row]:
             calls["slow"],
             ">= 1.5",
         ),
+    ]
+    if device.type != "cpu":
+        # construction is work on the host, measured on the CPU
+        return rows + (compiled_rows(config, ours, large, weights, log) if config.compile else [])
+    rows += [
         Row(
             "construction from a Python list",
             lambda: BuiltinBackfill(max_id=n, base_ids=listed, base=base, backfill=backfill),
@@ -162,6 +183,20 @@ def build_rows(config: Config, log: Callable[[str], None]) -> list[Row]:
     if config.compile:
         rows += compiled_rows(config, ours, large, weights, log)
     return rows
+
+
+def check_sync_free(rep: BackfillRepresentation, queries: Sequence[torch.Tensor | None]) -> None:
+    """Look each query up with every synchronising CUDA operation turned into an error, forward and backward."""
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for query in queries:
+            rep(query)
+        with torch.enable_grad():
+            rep(queries[0]).sum().backward()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    rep.zero_grad(set_to_none=True)
 
 
 def compiled_rows(
@@ -195,13 +230,14 @@ def compiled_rows(
         regularizer=None,
         random_seed=0,
     )
-    batch = triples[: config.batch]
+    model.to(config.device)
+    batch = triples[: config.batch].to(config.device)
     score = torch.compile(model.score_hrt)
     with torch.no_grad():
         if not torch.equal(compiled(query), ours(query)):
             raise AssertionError("the compiled lookup differs from the eager one")
         torch.testing.assert_close(score(batch), model.score_hrt(batch))
-    ones = torch.ones(len(batch), 1)
+    ones = torch.ones(len(batch), 1, device=batch.device)
     rows = [
         Row(
             f"compiled lookup of {query.numel():,} ids",
@@ -256,7 +292,9 @@ def _spread(pairs: Sequence[tuple[float, float]]) -> tuple[float, float, float]:
 def summarise(rows: Sequence[Row], load: tuple[Sequence[float], Sequence[float]]) -> dict[str, Any]:
     """Return every measurement and the ratios, as stored in the JSON file."""
     return {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+        + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_initialized() else ""),
+        "device": "cuda" if torch.cuda.is_initialized() else "cpu",
         "load_average": {"before": list(load[0]), "after": list(load[1])},
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "rows": [
@@ -302,6 +340,12 @@ def render(summary: Mapping[str, Any]) -> str:
         f"{', '.join(f'{x:.2f}' for x in load['after'])}; {summary['machine']}; peak memory "
         f"{summary['peak_rss_gb']:.1f} GB.",
     ]
+    if summary.get("device") == "cuda":
+        notes.insert(
+            0,
+            "On the GPU, both columns are wall-clock until the device has finished (``torch.cuda.synchronize``); "
+            "every lookup first ran once under ``torch.cuda.set_sync_debug_mode('error')``.\n",
+        )
     cores = os.cpu_count() or 1
     if max(load["before"][0], load["after"][0]) > BUSY_SHARE * cores:
         notes.insert(
@@ -346,9 +390,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "results", help="directory for the results")
     parser.add_argument("--docs", action="store_true", help="also write docs/_static/benchmark.{json,txt,png}")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: time the lookups on an accelerator")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
-    config = dataclasses.replace(config, rounds=max(3, args.rounds or config.rounds), compile=not args.no_compile)
+    config = dataclasses.replace(
+        config, rounds=max(3, args.rounds or config.rounds), compile=not args.no_compile, device=args.device
+    )
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     started = time.perf_counter()
