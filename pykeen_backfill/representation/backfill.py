@@ -325,7 +325,7 @@ class BackfillRepresentation(Representation):
         indices = self._checked(indices)
         rows = self._rows(indices)
         x = self._gather_sync_free(rows) if self._avoids_sync(rows) else self._gather_exact(rows)
-        return x.view(*indices.shape, *x.shape[1:])
+        return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
 
     def _checked(self, indices: torch.Tensor) -> torch.Tensor:
         """Refuse indices that are not integers; check the range where the lookup itself does not, see :meth:`_rows`."""
@@ -356,7 +356,7 @@ class BackfillRepresentation(Representation):
         CPU it refuses ids outside ``[0, max_id)`` itself, unlike indexing, which wraps negative ids around: that
         makes the range check free. Compiled code calls it through an operator of ours, which keeps that check.
         """
-        flat = indices.reshape(-1)
+        flat = indices if indices.dim() == 1 else indices.reshape(-1)
         if torch.compiler.is_compiling():
             return virtual_rows(self.position, flat)
         try:

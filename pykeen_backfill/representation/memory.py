@@ -76,8 +76,9 @@ def _as_words(x: torch.Tensor, row_bytes: int) -> torch.Tensor | None:
     for size, wide in _WIDE:
         if size <= x.element_size():
             return None
+        # the wide type's loads may assume its alignment
         if row_bytes % size == 0 and x.data_ptr() % size == 0:
-            return x.view(x.shape[0], -1).view(torch.uint8).view(wide)
+            return x.view(wide)
     return None
 
 
@@ -92,12 +93,13 @@ def copy_rows(out: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> torch
         or torch.compiler.is_compiling()
         or out.requires_grad
         or x.requires_grad
+        or out.dim() != 2
         or not (out.is_contiguous() and x.is_contiguous())
         or out.shape[0] == 0
         or x.shape[0] == 0
     ):
         return out.index_copy_(0, target, x)
-    row_bytes = out[0].numel() * out.element_size()
+    row_bytes = out.shape[1] * out.element_size()
     words_out, words_x = _as_words(out, row_bytes), _as_words(x, row_bytes)
     if words_out is None or words_x is None:
         return out.index_copy_(0, target, x)
