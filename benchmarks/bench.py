@@ -108,6 +108,18 @@ def _step(module: Callable[..., torch.Tensor], params: torch.nn.Module, query: A
     return run
 
 
+def _adam_step(module: Callable[..., torch.Tensor], params: torch.nn.Module, query: Any, w: torch.Tensor) -> Callable:
+    """A whole training step: forward, backward and an Adam update of the trainable parameters."""
+    optimizer = torch.optim.Adam([p for p in params.parameters() if p.requires_grad], lr=1e-9)
+    backward = _step(module, params, query, w)
+
+    def run() -> None:
+        backward()
+        optimizer.step()
+
+    return run
+
+
 def build_rows(config: Config, log: Callable[[str], None]) -> list[Row]:
     """Build the contestants and the rows; check that ours and the built-in agree first."""
     generator = torch.Generator().manual_seed(0)
@@ -165,6 +177,13 @@ def build_rows(config: Config, log: Callable[[str], None]) -> list[Row]:
             "ours (built-in / ours)",
             calls["slow"],
             ">= 1.5",
+        ),
+        Row(
+            f"training step with Adam's update, {config.batch:,} ids",
+            _adam_step(builtin, builtin, large, weights),
+            _adam_step(ours, ours, large, weights),
+            "ours (built-in / ours)",
+            calls["slow"],
         ),
     ]
     if device.type != "cpu":

@@ -7,6 +7,7 @@ that makes the host wait for the device into an error.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -24,9 +25,9 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 CUDA = torch.device("cuda")
 
 
-@pytest.fixture
+@contextlib.contextmanager
 def no_sync() -> Iterator[None]:
-    """Fail on any synchronising operation while the test body runs."""
+    """Fail on any operation that makes the host wait for the device (copies to the device are done before)."""
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
@@ -60,46 +61,46 @@ def _queries(num: int) -> list[torch.Tensor | None]:
     ]
 
 
-def test_cuda_outputs_equal_the_built_in_on_the_cpu_without_a_sync(no_sync: None) -> None:
+def test_cuda_outputs_equal_the_built_in_on_the_cpu_without_a_sync() -> None:
     ours, builtin = _pair()
     expected = [builtin(q).detach() for q in _queries(1000)]
     on_gpu = ours.to(CUDA)
     assert on_gpu.position.is_cuda and on_gpu.order.is_cuda
-    with torch.no_grad():
-        got = [on_gpu(None if q is None else q.to(CUDA)) for q in _queries(1000)]
-    torch.cuda.set_sync_debug_mode("default")
+    queries = [None if q is None else q.to(CUDA) for q in _queries(1000)]
+    with torch.no_grad(), no_sync():
+        got = [on_gpu(q) for q in queries]
     for x, y in zip(got, expected, strict=True):
         assert x.is_cuda
         assert torch.equal(x.cpu(), y)
 
 
-def test_cuda_gradients_equal_the_cpu_ones(no_sync: None) -> None:
+def test_cuda_gradients_equal_the_cpu_ones() -> None:
     cpu, _ = _pair(seed=2)
     gpu, _ = _pair(seed=2)
     gpu = gpu.to(CUDA)
     query = torch.randint(1000, (4096,), generator=torch.Generator().manual_seed(3))
     weights = torch.randn(4096, 8, generator=torch.Generator().manual_seed(4))
-    (gpu(query.to(CUDA)) * weights.to(CUDA)).sum().backward()
-    torch.cuda.set_sync_debug_mode("default")
+    query_on_gpu, weights_on_gpu = query.to(CUDA), weights.to(CUDA)
+    with no_sync():
+        (gpu(query_on_gpu) * weights_on_gpu).sum().backward()
     (cpu(query) * weights).sum().backward()
     assert gpu.base._embeddings.weight.grad is None
     torch.testing.assert_close(gpu.backfill._embeddings.weight.grad.cpu(), cpu.backfill._embeddings.weight.grad)
 
 
-def test_int32_and_uint8_indices_on_cuda(no_sync: None) -> None:
+def test_int32_and_uint8_indices_on_cuda() -> None:
     ours, builtin = _pair(num=200)
+    query = torch.arange(200).remainder(100)
+    expected = builtin(query).detach()
     gpu = ours.to(CUDA)
     for dtype in (torch.int32, torch.uint8, torch.int16):
-        query = torch.arange(200).remainder(100).to(dtype)
-        expected = builtin(query.long()).detach()
-        got = gpu(query.to(CUDA)).detach()
-        torch.cuda.set_sync_debug_mode("default")
+        on_gpu = query.to(dtype).to(CUDA)
+        with no_sync():
+            got = gpu(on_gpu).detach()
         assert torch.equal(got.cpu(), expected)
-        torch.cuda.set_sync_debug_mode("error")
 
 
-def test_several_sources_and_complex_parts_on_cuda(no_sync: None) -> None:
-    torch.cuda.set_sync_debug_mode("default")
+def test_several_sources_and_complex_parts_on_cuda() -> None:
     first = Embedding(max_id=3, shape=4, dtype=torch.cfloat, trainable=False)
     second = Embedding(max_id=2, shape=4, dtype=torch.cfloat, trainable=False)
     rep = BackfillRepresentation(
@@ -108,13 +109,14 @@ def test_several_sources_and_complex_parts_on_cuda(no_sync: None) -> None:
         dtype=torch.cfloat,
     )
     expected = rep(torch.arange(10)).detach()
+    first_row = first(torch.tensor([0]))[0].detach()
     gpu = rep.to(CUDA)
-    torch.cuda.set_sync_debug_mode("error")
-    got = gpu(torch.arange(10, device=CUDA)).detach()
-    torch.cuda.set_sync_debug_mode("default")
+    ids = torch.arange(10, device=CUDA)
+    with no_sync():
+        got = gpu(ids).detach()
     assert got.dtype == torch.cfloat
     assert torch.equal(got.cpu(), expected)
-    assert torch.equal(got[9].cpu(), first(torch.tensor([0]))[0].detach())
+    assert torch.equal(got[9].cpu(), first_row)
 
 
 def test_an_id_out_of_range_fails_on_the_device() -> None:
