@@ -119,17 +119,19 @@ def test_several_sources_and_complex_parts_on_cuda() -> None:
     assert torch.equal(got[9].cpu(), first_row)
 
 
-def test_an_id_out_of_range_fails_on_the_device() -> None:
-    # a failed device-side assertion leaves the CUDA context unusable: run it in a process of its own
+@pytest.mark.parametrize("bad", [-1, 10, 2**32 + 3, 2**40, -(2**40)])
+def test_an_id_out_of_range_fails_on_the_device(bad: int) -> None:
+    # ids beyond 32 bits included: a kernel that wrapped them would answer a valid row.
+    # A failed device-side assertion leaves the CUDA context unusable: each case runs in a process of its own.
     code = textwrap.dedent(
-        """
+        f"""
         import torch
         from pykeen.nn import Embedding
         from pykeen_backfill import BackfillRepresentation
 
         rep = BackfillRepresentation(max_id=10, base_ids=[1, 2], base=Embedding(max_id=2, shape=3)).cuda()
         try:
-            rep(torch.tensor([3, 10], device="cuda"))
+            rep(torch.tensor([3, {bad}], device="cuda"))
             torch.cuda.synchronize()
         except (RuntimeError, IndexError) as error:
             print("refused:", type(error).__name__, str(error).splitlines()[0][:200])

@@ -338,12 +338,9 @@ class BackfillRepresentation(Representation):
             # nothing to check here: no ids, no values (meta, when only shapes are inferred), or see _rows
             return indices
         if indices.is_cuda:
-            # a device-side assertion keeps the host from waiting for the GPU
-            torch._assert_async(
-                (indices >= 0).all() & (indices < self.max_id).all(),
-                f"indices must lie in [0, max_id={self.max_id})",
-            )
-            return indices
+            # _rows uses gather, whose device-side check covers every int64 id (index_select's wraps beyond 32 bits)
+            # without making the host wait for the GPU
+            return indices.long()
         low, high = torch.aminmax(indices)
         if low < 0 or high >= self.max_id:
             raise out_of_range(indices, self.max_id)
@@ -359,6 +356,8 @@ class BackfillRepresentation(Representation):
         flat = indices if indices.dim() == 1 else indices.reshape(-1)
         if torch.compiler.is_compiling():
             return virtual_rows(self.position, flat)
+        if flat.is_cuda:
+            return self.position.gather(0, flat)
         try:
             return self.position.index_select(0, flat)
         except IndexError:

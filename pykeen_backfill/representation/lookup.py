@@ -211,7 +211,7 @@ def gather_sync_free(spans: Sequence[Span], rows: torch.Tensor) -> torch.Tensor:
     """
     result: torch.Tensor | None = None
     for part, start, stop in spans:
-        x = read(part, plain_weight(part), (rows - start).clamp(0, stop - start - 1))
+        x = read(part, plain_weight(part), _local(rows, start, stop, last=part is spans[-1][0]))
         if result is None:
             result = x
         else:
@@ -220,6 +220,15 @@ def gather_sync_free(spans: Sequence[Span], rows: torch.Tensor) -> torch.Tensor:
             result = torch.where(keep, x, result)
     assert result is not None
     return result
+
+
+def _local(rows: torch.Tensor, start: int, stop: int, *, last: bool) -> torch.Tensor:
+    """Return ``rows - start`` clamped to the rows of a part, with as few kernels as its position allows."""
+    if start == 0:
+        # virtual rows are never negative
+        return rows.clamp(max=stop - 1)
+    local = rows - start
+    return local.clamp_(min=0) if last else local.clamp_(0, stop - start - 1)
 
 
 def place(out: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
