@@ -18,6 +18,7 @@ from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.errors import (
     BackfillError,
     DtypeMismatchError,
+    IdOutOfRangeError,
     IdTypeError,
     InvalidIdsError,
     InvalidPartError,
@@ -78,6 +79,16 @@ def test_numbers_out_of_range_name_the_parameter(case: str) -> None:
     assert isinstance(info.value, BackfillError)
     # as written: a uint64 id is never shown wrapped to a negative number
     assert "-9223372036854775803" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64 - 1])
+def test_uint64_indices_beyond_int64_are_refused_as_written(value: int) -> None:
+    representation = BackfillRepresentation(max_id=10, base_ids=[1, 4], shape=4)
+    with pytest.raises(IdOutOfRangeError, match=rf"max_id=10\), but got \[{value}\]"):
+        representation(indices=torch.tensor([3, value], dtype=torch.uint64))
+    assert torch.equal(
+        representation(indices=torch.tensor([3, 9], dtype=torch.uint64)), representation(indices=torch.tensor([3, 9]))
+    )
 
 
 def test_meta_vectors_are_refused() -> None:

@@ -330,7 +330,7 @@ class BackfillRepresentation(Representation):
     def _checked(self, indices: torch.Tensor) -> torch.Tensor:
         """Refuse indices that are not integers; check the range where the lookup itself does not, see :meth:`_rows`."""
         if type(indices) is not torch.Tensor or indices.dtype not in INDEX_DTYPES:
-            indices = as_index_tensor(indices)
+            indices = as_index_tensor(indices, self.max_id)
         device = self.position.device
         if indices.device != device:
             indices = indices.to(device)

@@ -40,13 +40,26 @@ Span = tuple[Representation, int, int]
 INDEX_DTYPES = frozenset({torch.long, torch.int32})
 
 
-def as_index_tensor(indices: Any) -> torch.Tensor:
-    """Convert indices of another integer dtype to ``torch.long``; refuse anything else."""
+def as_index_tensor(indices: Any, max_id: int | None = None) -> torch.Tensor:
+    """Convert indices of another integer dtype to ``torch.long``; refuse anything else.
+
+    :param indices: the indices, as given to ``forward``
+    :param max_id: the number of ids, named in the error for uint64 ids beyond int64
+    :return: the indices as ``torch.long``
+    """
     if not isinstance(indices, torch.Tensor):
         raise IdTypeError(f"indices must be a tensor of integer ids or None, but got {type(indices).__name__}")
     if indices.dtype == torch.bool or indices.is_floating_point() or indices.is_complex():
         # a float index would be truncated, a bool one read as a mask
         raise IdTypeError(f"indices must be an integer tensor, but got dtype {indices.dtype}")
+    if indices.dtype == torch.uint64 and indices.numel() and not indices.is_meta:
+        # above 2**63 a uint64 id would wrap around to a negative int64 and be shown so
+        wrapped = indices.view(torch.long) < 0
+        if bool(wrapped.any()):
+            values = sorted({int(v) for v in indices[wrapped].cpu().numpy().tolist()})
+            more = f" ... ({len(values):,} distinct)" if len(values) > 5 else ""
+            bound = "max_id" if max_id is None else f"max_id={max_id}"
+            raise IdOutOfRangeError(f"indices must lie in [0, {bound}), but got {values[:5]}{more}")
     # torch would read a uint8 tensor as a mask, and refuses int8 and int16 as indices
     return indices.long()
 
