@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -32,3 +36,23 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     directory = tmp_path_factory.mktemp("real") / "run"
     result.save_to_directory(directory)
     return directory
+
+
+@contextlib.contextmanager
+def _no_hang(seconds: int = 20) -> Iterator[None]:
+    def _fail(*_: Any) -> None:
+        raise TimeoutError(f"blocked for more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _fail)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def no_hang() -> Callable[..., contextlib.AbstractContextManager[None]]:
+    """Return a guard that fails instead of blocking forever, e.g. on a FIFO nobody writes to: ``with no_hang():``."""
+    return _no_hang

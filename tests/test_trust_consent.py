@@ -6,13 +6,11 @@ Each hostile pickle here creates a marker file when unpickled; every test assert
 from __future__ import annotations
 
 import builtins
-import contextlib
 import os
 import pathlib
 import pickle
 import shutil
-import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy
@@ -38,22 +36,6 @@ class _Marker:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return builtins.open, (str(self.path), "w")
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = 20) -> Iterator[None]:
-    """Fail instead of blocking forever, e.g. on a FIFO nobody writes to."""
-
-    def _fail(*_: Any) -> None:
-        raise TimeoutError(f"blocked for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, _fail)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
@@ -125,7 +107,7 @@ def test_a_config_string_is_no_consent(real_run: pathlib.Path, tmp_path: pathlib
         pipeline_from_config(config)
 
 
-def test_options_are_checked_before_any_file_is_opened(tmp_path: pathlib.Path) -> None:
+def test_options_are_checked_before_any_file_is_opened(tmp_path: pathlib.Path, no_hang: Callable[..., Any]) -> None:
     fifo = tmp_path / "vectors.pt"
     os.mkfifo(fifo)
     with no_hang(), pytest.raises(OptionTypeError, match="allow_pickle"):

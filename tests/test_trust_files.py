@@ -7,14 +7,12 @@ infinity in reused vectors unless asked for.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
 import pathlib
 import shutil
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy
@@ -33,22 +31,6 @@ from pykeen_backfill.warm_start import (
     read_labels_file,
     read_tensor_file,
 )
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = 20) -> Iterator[None]:
-    """Fail instead of blocking forever, e.g. on a FIFO nobody writes to."""
-
-    def _fail(*_: Any) -> None:
-        raise TimeoutError(f"blocked for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, _fail)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +95,9 @@ KINDS = {"fifo": "a FIFO", "directory": "a directory", "device": "a device"}
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_labels_and_tensor_files_must_be_regular(tmp_path: pathlib.Path, kind: str) -> None:
+def test_labels_and_tensor_files_must_be_regular(
+    tmp_path: pathlib.Path, kind: str, no_hang: Callable[..., Any]
+) -> None:
     labels = _not_regular(kind, tmp_path / "labels.txt")
     with no_hang(), pytest.raises(PretrainedFormatError, match=f"not a regular file but {KINDS[kind]}"):
         read_labels_file(labels)
@@ -130,7 +114,7 @@ def test_labels_and_tensor_files_must_be_regular(tmp_path: pathlib.Path, kind: s
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device"])
-def test_a_config_must_be_regular(tmp_path: pathlib.Path, kind: str) -> None:
+def test_a_config_must_be_regular(tmp_path: pathlib.Path, kind: str, no_hang: Callable[..., Any]) -> None:
     path = _not_regular(kind, tmp_path / "config.json")
     with no_hang(), pytest.raises(ConfigError, match="not a regular file"):
         load_config(path)
@@ -141,7 +125,9 @@ def test_a_config_must_be_regular(tmp_path: pathlib.Path, kind: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["manifest.json", "entity_labels.txt", "entity_0.pt"])
-def test_an_export_with_a_fifo_inside(exported: pathlib.Path, tmp_path: pathlib.Path, name: str) -> None:
+def test_an_export_with_a_fifo_inside(
+    exported: pathlib.Path, tmp_path: pathlib.Path, name: str, no_hang: Callable[..., Any]
+) -> None:
     copy = pathlib.Path(shutil.copytree(exported, tmp_path / "copy"))
     (copy / name).unlink()
     os.mkfifo(copy / name)
@@ -149,7 +135,7 @@ def test_an_export_with_a_fifo_inside(exported: pathlib.Path, tmp_path: pathlib.
         plan_warm_start(copy, "nations")
 
 
-def test_a_run_with_a_fifo_inside(real_run: pathlib.Path, tmp_path: pathlib.Path) -> None:
+def test_a_run_with_a_fifo_inside(real_run: pathlib.Path, tmp_path: pathlib.Path, no_hang: Callable[..., Any]) -> None:
     copy = pathlib.Path(shutil.copytree(real_run, tmp_path / "copy"))
     id_map = copy / "training_triples" / "entity_to_id.tsv.gz"
     id_map.unlink()
@@ -286,7 +272,9 @@ def test_vectors_that_are_not_finite(tmp_path: pathlib.Path, bad: float, dtype: 
     assert allowed.num_base_ids == 3
 
 
-def test_a_fifo_as_the_new_id_space(exported: pathlib.Path, tmp_path: pathlib.Path) -> None:
+def test_a_fifo_as_the_new_id_space(
+    exported: pathlib.Path, tmp_path: pathlib.Path, no_hang: Callable[..., Any]
+) -> None:
     fifo = _not_regular("fifo", tmp_path / "train.tsv")
     with no_hang(), pytest.raises(PretrainedFormatError, match=r"triples file .* not a regular file but a FIFO"):
         BackfillRepresentation(max_id=14, pretrained=exported, labels=fifo)
@@ -326,7 +314,7 @@ def test_deeply_nested_json_and_yaml(tmp_path: pathlib.Path, exported: pathlib.P
 
 
 @pytest.mark.parametrize("key", ["training", "testing", "dataset"])
-def test_a_config_naming_a_fifo_as_data(tmp_path: pathlib.Path, key: str) -> None:
+def test_a_config_naming_a_fifo_as_data(tmp_path: pathlib.Path, key: str, no_hang: Callable[..., Any]) -> None:
     fifo = _not_regular("fifo", tmp_path / "train.tsv")
     (tmp_path / "test.tsv").write_text("a\tr\tb\n")
     pipeline = {"model": "DistMult", "training": str(tmp_path / "test.tsv"), "testing": str(tmp_path / "test.tsv")}
