@@ -42,6 +42,7 @@ from pykeen.nn import Embedding
 from pykeen.nn.representation import BackfillRepresentation as BuiltinBackfill
 
 from pykeen_backfill import BackfillRepresentation
+from pykeen_backfill.representation.memory import host_copy
 
 HERE = pathlib.Path(__file__).resolve().parent
 DOCS_STATIC = HERE.parent / "docs" / "_static"
@@ -190,6 +191,8 @@ def build_rows(config: Config, log: Callable[[str], None]) -> list[Row]:
         # construction is work on the host, measured on the CPU
         return rows + (compiled_rows(config, ours, large, weights, log) if config.compile else [])
     rows += [
+        # the same copy into memory allocated as ours allocates its table: what is left is the kernels' share
+        Row("all rows", lookup(ours, None), lambda: host_copy(table), "one copy, allocated as ours", calls["slow"]),
         Row(
             "construction from a Python list",
             lambda: BuiltinBackfill(max_id=n, base_ids=listed, base=base, backfill=backfill),

@@ -321,7 +321,7 @@ def test_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: pathlib.Path, monkey
     committed = {path: path.stat().st_mtime_ns for path in bench.DOCS_STATIC.glob("benchmark.*")}
     bench.main(["--quick", "--no-compile", "--out", str(tmp_path)])
     summary = json.loads((tmp_path / "benchmark.json").read_text())
-    assert len(summary["rows"]) == 11 and all(len(row["cpu_ms"]) == 3 for row in summary["rows"])
+    assert len(summary["rows"]) == 12 and all(len(row["cpu_ms"]) == 3 for row in summary["rows"])
     assert "lookup of 64 ids" in (tmp_path / "benchmark.txt").read_text()
     # without --docs, nothing committed is touched
     assert {path: path.stat().st_mtime_ns for path in bench.DOCS_STATIC.glob("benchmark.*")} == committed
