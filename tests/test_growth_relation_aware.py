@@ -1,0 +1,172 @@
+"""The relation-aware start: each new row at the mean of where its known triples put it, else what it had."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from pykeen.datasets import get_dataset
+from pykeen.models import ERModel
+from pykeen.nn.init import PretrainedInitializer
+from pykeen.nn.representation import Embedding
+from pykeen.training import SLCWATrainingLoop
+
+from pykeen_backfill import BackfillRepresentation
+from pykeen_backfill.errors import OptionValueError
+from pykeen_backfill.growth import RelationAwareStart, relation_aware_start
+
+ENTITY_BASE = [0, 2, 3, 5, 8, 9, 11]
+DIM = 4
+
+
+@pytest.fixture(scope="module")
+def nations():
+    return get_dataset(dataset="nations")
+
+
+def _values(rows: int, complex_: bool, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    if complex_:
+        return torch.randn(rows, DIM, 2, generator=generator)
+    return torch.randn(rows, DIM, generator=generator)
+
+
+def _model(nations, kind: str, relation_base: list[int], triples: torch.Tensor) -> ERModel:
+    complex_ = kind == "complex"
+    dtype = torch.cfloat if complex_ else torch.float
+
+    def backfill(base_ids: list[int], seed: int, target: str):
+        values = _values(len(base_ids), complex_, seed)
+        max_id = nations.num_entities if target == "entity" else nations.num_relations
+        if len(base_ids) == max_id:
+            # nothing new: the values as they are
+            return Embedding(max_id=max_id, shape=DIM, dtype=dtype, initializer=lambda x: values.clone())
+        return BackfillRepresentation(
+            max_id=max_id,
+            base_ids=base_ids,
+            base="embedding",
+            base_kwargs=dict(shape=DIM, dtype=dtype, initializer=PretrainedInitializer(values)),
+            backfill_kwargs=dict(shape=DIM, dtype=dtype, initializer="ones_"),
+            backfill_init="neighbours",
+            triples=triples,
+            target=target,
+        )
+
+    return ERModel(
+        triples_factory=nations.training,
+        interaction=kind,
+        interaction_kwargs=dict(p=2) if kind == "transe" else None,
+        entity_representations=backfill(ENTITY_BASE, 1, "entity"),
+        relation_representations=backfill(relation_base, 2, "relation"),
+        random_seed=0,
+    )
+
+
+def _scaled(composed: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return composed / torch.linalg.vector_norm(composed) * torch.linalg.vector_norm(like)
+
+
+def _term(kind: str, known: torch.Tensor, relation: torch.Tensor, new_is_tail: bool) -> torch.Tensor:
+    """Where one triple puts its new end, written out per interaction."""
+    if kind == "transe":
+        return known + relation if new_is_tail else known - relation
+    if kind == "distmult":
+        return _scaled(known * relation, known)
+    # ComplEx scores Re(<h, r, conj(t)>)
+    return _scaled(known * relation if new_is_tail else relation.conj() * known, known)
+
+
+def _expected(kind: str, triples, entities, known_e, relations, known_r, new_id) -> torch.Tensor | None:
+    terms = []
+    for head, relation, tail in triples.tolist():
+        if not known_r[relation]:
+            continue
+        if tail == new_id and known_e[head]:
+            terms.append(_term(kind, entities[head], relations[relation], new_is_tail=True))
+        if head == new_id and known_e[tail]:
+            terms.append(_term(kind, entities[tail], relations[relation], new_is_tail=False))
+    return torch.stack(terms).mean(0) if terms else None
+
+
+@pytest.mark.parametrize("kind", ["transe", "distmult", "complex"])
+def test_each_new_entity_starts_at_the_mean_of_its_composed_neighbours(nations, kind: str) -> None:
+    # a part of the triples: some new entities then have no triple with a known neighbour
+    triples = nations.training.mapped_triples[:12]
+    model = _model(nations, kind, list(range(nations.num_relations)), triples)
+    representation = model.entity_representations[0]
+    before = representation(indices=None).detach().clone()
+    started = relation_aware_start(model, triples)
+    after = representation(indices=None).detach()
+    relations = model.relation_representations[0](indices=None).detach()
+    known_e = torch.zeros(nations.num_entities, dtype=torch.bool)
+    known_e[ENTITY_BASE] = True
+    known_r = torch.ones(nations.num_relations, dtype=torch.bool)
+    news = [i for i in range(nations.num_entities) if not known_e[i]]
+    expected = {i: _expected(kind, triples, before, known_e, relations, known_r, i) for i in news}
+    assert started["entity"] == sum(value is not None for value in expected.values())
+    assert 0 < started["entity"] < len(news)
+    for new_id, want in expected.items():
+        # no triple with a known neighbour: the neighbour mean (or the model's initializer) it had
+        want = before[new_id] if want is None else want
+        assert torch.allclose(after[new_id], want, atol=1e-5), new_id
+    assert torch.equal(after[ENTITY_BASE], before[ENTITY_BASE])
+    # PyKEEN resets the model before training: the starts come back
+    model.reset_parameters_()
+    assert torch.equal(representation(indices=None).detach(), after)
+
+
+def test_new_relations_start_from_their_known_pairs_and_new_entities_use_them(nations) -> None:
+    triples = nations.training.mapped_triples
+    relation_base = list(range(0, nations.num_relations, 2))
+    model = _model(nations, "transe", relation_base, triples)
+    entities_before = model.entity_representations[0](indices=None).detach().clone()
+    relations_before = model.relation_representations[0](indices=None).detach().clone()
+    started = relation_aware_start(model, triples)
+    relations = model.relation_representations[0](indices=None).detach()
+    known_e = torch.zeros(nations.num_entities, dtype=torch.bool)
+    known_e[ENTITY_BASE] = True
+    for relation in range(1, nations.num_relations, 2):
+        differences = [
+            entities_before[t] - entities_before[h]
+            for h, r, t in triples.tolist()
+            if r == relation and known_e[h] and known_e[t]
+        ]
+        want = torch.stack(differences).mean(0) if differences else relations_before[relation]
+        assert torch.allclose(relations[relation], want, atol=1e-5), relation
+    assert torch.equal(relations[relation_base], relations_before[relation_base])
+    assert started["relation"] > 0
+    # the entities see every relation that has a start now, the new ones included
+    known_r = torch.zeros(nations.num_relations, dtype=torch.bool)
+    known_r[relation_base] = True
+    for relation in range(1, nations.num_relations, 2):
+        known_r[relation] = any(r == relation and known_e[h] and known_e[t] for h, r, t in triples.tolist())
+    entities = model.entity_representations[0](indices=None).detach()
+    for new_id in range(nations.num_entities):
+        if known_e[new_id]:
+            continue
+        want = _expected("transe", triples, entities_before, known_e, relations, known_r, new_id)
+        assert torch.allclose(entities[new_id], entities_before[new_id] if want is None else want, atol=1e-5)
+
+
+def test_the_callback_starts_before_training_and_other_interactions_are_refused(nations) -> None:
+    triples = nations.training.mapped_triples
+    model = _model(nations, "distmult", list(range(nations.num_relations)), triples)
+    reference = _model(nations, "distmult", list(range(nations.num_relations)), triples)
+    relation_aware_start(reference, triples)
+    callback = RelationAwareStart(triples)
+    loop = SLCWATrainingLoop(model=model, triples_factory=nations.training)
+    # zero learning rate: what the model holds after training is its start
+    loop.optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    loop.train(nations.training, num_epochs=1, batch_size=512, use_tqdm=False, callbacks=callback)
+    assert callback.started is not None and callback.started["entity"] == 7
+    assert torch.allclose(
+        model.entity_representations[0](indices=None), reference.entity_representations[0](indices=None)
+    )
+    other = ERModel(
+        triples_factory=nations.training,
+        interaction="ermlp",
+        interaction_kwargs=dict(embedding_dim=DIM),
+        entity_representations=Embedding(max_id=nations.num_entities, shape=DIM),
+        relation_representations=Embedding(max_id=nations.num_relations, shape=DIM),
+    )
+    with pytest.raises(OptionValueError, match="relation-aware"):
+        relation_aware_start(other, triples)
