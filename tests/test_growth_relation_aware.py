@@ -170,3 +170,46 @@ def test_the_callback_starts_before_training_and_other_interactions_are_refused(
     )
     with pytest.raises(OptionValueError, match="relation-aware"):
         relation_aware_start(other, triples)
+
+
+def test_grow_with_a_relation_aware_start(nations, tmp_path) -> None:
+    from pykeen.pipeline import pipeline
+    from pykeen.triples import TriplesFactory
+
+    from pykeen_backfill.errors import ConfigError
+    from pykeen_backfill.experiments.run import save_result
+    from pykeen_backfill.growth import grow
+    from pykeen_backfill.representation.neighbours import NeighbourInitializer
+
+    kept = set(sorted(nations.training.entity_to_id)[:10])
+    labelled = nations.training.triples
+    old_factory = TriplesFactory.from_labeled_triples(labelled[[h in kept and t in kept for h, _, t in labelled]])
+    old = pipeline(
+        training=old_factory,
+        testing=old_factory,
+        model="DistMult",
+        model_kwargs=dict(embedding_dim=8),
+        training_kwargs=dict(num_epochs=1, batch_size=256, use_tqdm=False),
+        evaluation_kwargs=dict(batch_size=256, use_tqdm=False),
+        random_seed=0,
+    )
+    directory = save_result(old, tmp_path / "old")
+    config = {
+        "pipeline": {
+            "dataset": "nations",
+            "model": "DistMult",
+            "model_kwargs": {"embedding_dim": 8},
+            "training_kwargs": {"num_epochs": 1, "batch_size": 256, "use_tqdm": False},
+            "evaluation_kwargs": {"batch_size": 256, "use_tqdm": False},
+            "random_seed": 1,
+        }
+    }
+    growth = grow(directory, config, allow_pickle=True, backfill_init="relation-aware")
+    backfill = growth.result.model.entity_representations[0].backfill
+    # the relation-aware starts over the neighbour means
+    assert isinstance(backfill.initializer, NeighbourInitializer)
+    assert isinstance(backfill.initializer.fallback, NeighbourInitializer)
+    assert bool(backfill.initializer.mask.all())
+    assert growth.split["new"]["triples"] > 0
+    with pytest.raises(ConfigError, match="relations"):
+        grow(directory, config, allow_pickle=True, backfill_init="relation-aware", relations=False)

@@ -23,12 +23,16 @@ if TYPE_CHECKING:
     from pykeen.pipeline import PipelineResult
 
 __all__ = [
+    "RELATION_AWARE",
     "Growth",
     "delta_pipeline",
     "grow",
     "grown_config",
     "split_metrics_of_run",
 ]
+
+#: the value of ``backfill_init`` that asks for :func:`~pykeen_backfill.growth.relation_aware_start`
+RELATION_AWARE = "relation-aware"
 
 #: the representation keyword arguments that hold each target's warm start
 _KEYS = {"entity": "entity_representations", "relation": "relation_representations"}
@@ -68,7 +72,9 @@ def grown_config(
     :param trainable:
         Whether the reused rows are fine-tuned; by default they are frozen.
     :param backfill_init:
-        How new rows start, see :class:`~pykeen_backfill.BackfillRepresentation`.
+        How new rows start, see :class:`~pykeen_backfill.BackfillRepresentation`; ``"relation-aware"`` is
+        ``"neighbours"`` here, the rest is done by :func:`grow` (see :func:`~pykeen_backfill.growth.
+        relation_aware_start`).
     :param allow_pickle:
         Whether the run's ``trained_model.pkl`` may be unpickled. Only for runs you trust.
     :param relations:
@@ -91,7 +97,8 @@ def grown_config(
         model_kwargs.setdefault(key, "backfill")
         ours = {"pretrained": str(old), "trainable": trainable, "allow_pickle": allow_pickle, "target": target}
         if backfill_init is not None:
-            ours["backfill_init"] = backfill_init
+            # a relation-aware start needs the built model; the representations start from the neighbour mean
+            ours["backfill_init"] = "neighbours" if backfill_init == RELATION_AWARE else backfill_init
         model_kwargs[f"{key}_kwargs"] = {**ours, **dict(model_kwargs.get(f"{key}_kwargs") or {})}
     config["pipeline"] = {**pipeline, "model_kwargs": model_kwargs}
     return config
@@ -163,10 +170,15 @@ def grow(
         the others hold no trainable value of a model whose parameters are all in its representations, so they
         would cost time and change nothing but the negative samples.
     :param options:
-        Options of :func:`grown_config`, e.g. ``trainable=True``.
+        Options of :func:`grown_config`, e.g. ``trainable=True``, or ``backfill_init="relation-aware"``: new rows start
+        where the interaction puts them next to their known neighbours (TransE, DistMult, ComplEx), see
+        :func:`~pykeen_backfill.growth.relation_aware_start`.
 
     :return:
         What was done, with the split metrics.
+
+    :raises ConfigError:
+        If a relation-aware start is asked for without warm-started relations.
     """
     from ..experiments import pipeline_from_config
     from ..experiments.config import check_config, load_config
@@ -181,6 +193,8 @@ def grow(
         if frozen and not all_triples
         else {}
     )
+    if options.get("backfill_init") == RELATION_AWARE:
+        training = _with_relation_aware_start(config["pipeline"], training, options.get("relations", True))
     start = time.perf_counter()
     result = pipeline_from_config(config, **training)
     seconds = time.perf_counter() - start
@@ -204,6 +218,25 @@ def grow(
         )
         directory.joinpath("growth.json").write_text(json.dumps(summary, indent=2, default=str))
     return growth
+
+
+def _with_relation_aware_start(
+    pipeline_kwargs: Mapping[str, Any], training: dict[str, Any], relations: bool
+) -> dict[str, Any]:
+    """Add the training callback that gives the built model its relation-aware start before the first epoch."""
+    from ..experiments.config import config_dataset
+    from .initializer import RelationAwareStart
+
+    if not relations:
+        # fresh random relation vectors say nothing about where a new entity belongs
+        raise ConfigError("backfill_init='relation-aware' needs the relations warm-started too: drop relations=False")
+    training_kwargs = dict(training.get("training_kwargs") or pipeline_kwargs.get("training_kwargs") or {})
+    given = training_kwargs.get("callbacks")
+    callbacks = [] if given is None else list(given) if isinstance(given, (list, tuple)) else [given]
+    # all training triples: the known neighbours of new rows are also in the triples not trained on
+    callbacks.append(RelationAwareStart(config_dataset(pipeline_kwargs).training))
+    training_kwargs["callbacks"] = callbacks
+    return {**training, "training_kwargs": training_kwargs}
 
 
 def delta_pipeline(
