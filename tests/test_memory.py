@@ -134,3 +134,14 @@ def test_given_parts_keep_their_values_through_a_model_reset_with_host_copies() 
     base.reset_parameters()
     rep.reset_parameters()
     assert torch.equal(rep(torch.tensor([4, 1, 7])), before)
+
+
+@pytest.mark.usefixtures("everything_large")
+def test_a_refused_mapping_falls_back_to_pytorchs_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(memory.mmap, "mmap", refuse)
+    buffer = host_buffer((10, 3), torch.float32)
+    assert buffer.shape == (10, 3) and not buffer.any()
+    buffer.resize_(20, 3)  # an ordinary tensor of PyTorch's allocator

@@ -47,7 +47,11 @@ def host_buffer(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         return torch.zeros(shape, dtype=dtype)
     # a private anonymous mapping reads as zeros until written, and goes back to the system with the last tensor using
     # it; a shared one (mmap's default) would live in shared memory, where the kernel gives no huge pages
-    buffer = mmap.mmap(-1, nbytes, flags=_PRIVATE)
+    try:
+        buffer = mmap.mmap(-1, nbytes, flags=_PRIVATE)
+    except (OSError, OverflowError):
+        # e.g. a system that does not overcommit: PyTorch's allocator then decides, and raises its own error
+        return torch.zeros(shape, dtype=dtype)
     advice = getattr(mmap, "MADV_HUGEPAGE", None)
     if advice is not None:
         try:
