@@ -109,7 +109,7 @@ def test_outputs_and_gradients_for_large_tables_equal_the_built_ins(base_trainab
 
 @pytest.mark.usefixtures("everything_large")
 def test_the_lazily_zeroed_gradient_is_f_embeddings_bit_for_bit() -> None:
-    from pykeen_backfill.representation.lookup import _LazyGradientRows
+    from pykeen_backfill.representation.lookup import LazyGradientRows
 
     generator = torch.Generator().manual_seed(2)
     weight = torch.randn(1000, 16, generator=generator, requires_grad=True)
@@ -117,12 +117,12 @@ def test_the_lazily_zeroed_gradient_is_f_embeddings_bit_for_bit() -> None:
     upstream = torch.randn(5000, 16, generator=generator)
     F.embedding(rows, weight).backward(upstream)
     expected, weight.grad = weight.grad, None
-    out = _LazyGradientRows.apply(weight, rows)
+    out = LazyGradientRows.apply(weight, rows)
     assert torch.equal(out, F.embedding(rows, weight))
     out.backward(upstream)
     assert torch.equal(weight.grad, expected)
     # a second backward accumulates into the gradient as usual
-    _LazyGradientRows.apply(weight, rows).backward(upstream)
+    LazyGradientRows.apply(weight, rows).backward(upstream)
     assert torch.equal(weight.grad, expected + expected)
 
 

@@ -15,9 +15,10 @@ from torch import nn
 from .keep import Values, declared_values, restore
 from .kwargs import split_kwargs
 from .layout import IdLayout, as_id_tensor
-from .lookup import INDEX_DTYPES, as_index_tensor, gather_exact, gather_sync_free, out_of_range, virtual_rows
+from .lookup import INDEX_DTYPES, checked, gather_exact, gather_sync_free, rows_of
 from .neighbours import seed_backfill
 from .parts import common_shape, make_backfill, make_base
+from .plan import PlainLookup
 from .sources import BaseSource, IdsLike, collect_sources, warm_start_sources
 from .table import scatter
 
@@ -301,7 +302,7 @@ class BackfillRepresentation(Representation):
 
     def __getstate__(self) -> dict[str, Any]:
         # the recorded values are a copy of the parts' own: a pickle need not hold them twice
-        state = dict(self.__dict__)
+        state = {key: value for key, value in self.__dict__.items() if key != "_plan_cache"}
         state["_kept"] = [kept is not None for kept in self._kept]
         return state
 
@@ -322,46 +323,23 @@ class BackfillRepresentation(Representation):
     def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
         if indices is None:
             return self._all_rows()
+        plan = self._plan()
+        if plan is not None and type(indices) is torch.Tensor and indices.dtype in INDEX_DTYPES:
+            if indices.device.type == "cpu" and not torch.compiler.is_compiling():
+                x = plan(indices if indices.dim() == 1 else indices.reshape(-1))
+                return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
         indices = self._checked(indices)
         rows = self._rows(indices)
         x = self._gather_sync_free(rows) if self._avoids_sync(rows) else self._gather_exact(rows)
         return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
 
     def _checked(self, indices: torch.Tensor) -> torch.Tensor:
-        """Refuse indices that are not integers; check the range where the lookup itself does not, see :meth:`_rows`."""
-        if type(indices) is not torch.Tensor or indices.dtype not in INDEX_DTYPES:
-            indices = as_index_tensor(indices, self.max_id)
-        device = self.position.device
-        if indices.device != device:
-            indices = indices.to(device)
-        if device.type == "cpu" or indices.is_meta or indices.numel() == 0 or torch.compiler.is_compiling():
-            # nothing to check here: no ids, no values (meta, when only shapes are inferred), or see _rows
-            return indices
-        if indices.is_cuda:
-            # _rows uses gather, whose device-side check covers every int64 id (index_select's wraps beyond 32 bits)
-            # without making the host wait for the GPU
-            return indices.long()
-        low, high = torch.aminmax(indices)
-        if low < 0 or high >= self.max_id:
-            raise out_of_range(indices, self.max_id)
-        return indices
+        """Refuse indices that are not integers; check the range where the lookup does not, see :func:`checked`."""
+        return checked(indices, self.position, self.max_id)
 
     def _rows(self, indices: torch.Tensor) -> torch.Tensor:
-        """Return the virtual row of each id, flattened, as ``position``'s integer dtype.
-
-        A one-dimensional ``index_select`` is several times faster than the equivalent advanced indexing, and on the
-        CPU it refuses ids outside ``[0, max_id)`` itself, unlike indexing, which wraps negative ids around: that
-        makes the range check free. Compiled code calls it through an operator of ours, which keeps that check.
-        """
-        flat = indices if indices.dim() == 1 else indices.reshape(-1)
-        if torch.compiler.is_compiling():
-            return virtual_rows(self.position, flat)
-        if flat.is_cuda:
-            return self.position.gather(0, flat)
-        try:
-            return self.position.index_select(0, flat)
-        except IndexError:
-            raise out_of_range(flat, self.max_id) from None
+        """Return the virtual row of each id, flattened, see :func:`~.lookup.rows_of`."""
+        return rows_of(self.position, indices, self.max_id)
 
     def _avoids_sync(self, rows: torch.Tensor) -> bool:
         """Whether to look rows up without host-device synchronisation: on an accelerator or when compiled.
@@ -381,6 +359,18 @@ class BackfillRepresentation(Representation):
     def _gather_sync_free(self, rows: torch.Tensor) -> torch.Tensor:
         """Ask each part for a row per index and select, see :func:`~.lookup.gather_sync_free`."""
         return gather_sync_free(self._span_list, rows)
+
+    def _plan(self) -> PlainLookup | None:
+        """Return the lookup decided once for plain parts (see :mod:`.plan`), renewed when what it took changed."""
+        plan = self.__dict__.get("_plan_cache", False)
+        if plan is False or (plan is not None and not plan.current(self)):
+            plan = self.__dict__["_plan_cache"] = PlainLookup.build(self)
+        return plan
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> BackfillRepresentation:
+        # a move or cast gives the index and the parts new tensors: decide the lookup again
+        self.__dict__.pop("_plan_cache", None)
+        return super()._apply(fn, *args, **kwargs)
 
     @property
     def _span_list(self) -> tuple[tuple[Representation, int, int], ...]:

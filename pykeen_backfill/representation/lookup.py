@@ -22,14 +22,18 @@ from .table import scatter
 
 __all__ = [
     "INDEX_DTYPES",
+    "LazyGradientRows",
     "as_index_tensor",
     "between",
+    "checked",
     "gather_exact",
     "gather_sync_free",
+    "lazy_gradient",
     "lead",
     "out_of_range",
     "place",
     "plain_weight",
+    "rows_of",
     "virtual_rows",
 ]
 
@@ -62,6 +66,53 @@ def as_index_tensor(indices: Any, max_id: int | None = None) -> torch.Tensor:
             raise IdOutOfRangeError(f"indices must lie in [0, {bound}), but got {values[:5]}{more}")
     # torch would read a uint8 tensor as a mask, and refuses int8 and int16 as indices
     return indices.long()
+
+
+def checked(indices: Any, position: torch.Tensor, max_id: int) -> torch.Tensor:
+    """Refuse non-integer indices, move them to the index's device, and check the range where the lookup cannot.
+
+    On the CPU :func:`rows_of` checks the range itself, and on CUDA its ``gather`` does so on the device.
+
+    :param indices: the indices given to ``forward``
+    :param position: the representation's index buffer (its device is the lookup's)
+    :param max_id: the number of ids
+    :return: the indices, as ``long`` or ``int32``, on the device of ``position``
+    """
+    if type(indices) is not torch.Tensor or indices.dtype not in INDEX_DTYPES:
+        indices = as_index_tensor(indices, max_id)
+    device = position.device
+    if indices.device != device:
+        indices = indices.to(device)
+    if device.type == "cpu" or indices.is_meta or indices.numel() == 0 or torch.compiler.is_compiling():
+        # nothing to check here: no ids, no values (meta, when only shapes are inferred), or see rows_of
+        return indices
+    if indices.is_cuda:
+        # rows_of uses gather, whose device-side check covers every int64 id (index_select's wraps beyond 32 bits)
+        # without making the host wait for the GPU
+        return indices.long()
+    low, high = torch.aminmax(indices)
+    if low < 0 or high >= max_id:
+        raise out_of_range(indices, max_id)
+    return indices
+
+
+def rows_of(position: torch.Tensor, indices: torch.Tensor, max_id: int) -> torch.Tensor:
+    """Return the virtual row of each id, flattened, as ``position``'s integer dtype.
+
+    A one-dimensional ``index_select`` is several times faster than the equivalent advanced indexing, and on the CPU
+    it refuses ids outside ``[0, max_id)`` itself, unlike indexing, which wraps negative ids around: that makes the
+    range check free. On CUDA, ``gather`` checks every int64 id on the device. Compiled code calls an operator of
+    ours (:func:`virtual_rows`), which keeps the check.
+    """
+    flat = indices if indices.dim() == 1 else indices.reshape(-1)
+    if torch.compiler.is_compiling():
+        return virtual_rows(position, flat)
+    if flat.is_cuda:
+        return position.gather(0, flat)
+    try:
+        return position.index_select(0, flat)
+    except IndexError:
+        raise out_of_range(flat, max_id) from None
 
 
 def between(rows: torch.Tensor, start: int, stop: int, *, last: bool) -> torch.Tensor:
@@ -117,7 +168,7 @@ def read(part: Representation, weight: torch.Tensor | None, rows: torch.Tensor) 
     if weight is None:
         return part(indices=rows)
     # what pykeen.nn.Embedding._plain_forward computes, without the module calls around it
-    x = _LazyGradientRows.apply(weight, rows) if _lazy_gradient(weight) else F.embedding(rows, weight)
+    x = LazyGradientRows.apply(weight, rows) if lazy_gradient(weight) else F.embedding(rows, weight)
     if len(part._shape) == 1 and not part.is_complex:
         # already the part's shape: a view would only cost a call
         return x
@@ -125,7 +176,7 @@ def read(part: Representation, weight: torch.Tensor | None, rows: torch.Tensor) 
     return torch.view_as_complex(x) if part.is_complex else x
 
 
-def _lazy_gradient(weight: torch.Tensor) -> bool:
+def lazy_gradient(weight: torch.Tensor) -> bool:
     """Whether a lookup's gradient for ``weight`` is better built in memory that is zero until touched."""
     return (
         weight.requires_grad
@@ -137,7 +188,7 @@ def _lazy_gradient(weight: torch.Tensor) -> bool:
     )
 
 
-class _LazyGradientRows(torch.autograd.Function):
+class LazyGradientRows(torch.autograd.Function):
     """``F.embedding(rows, weight)`` whose gradient for ``weight`` is built in a lazily zeroed host buffer.
 
     The gradient of a lookup is a dense table that is zero except at the rows looked up. ``F.embedding``'s backward
@@ -148,6 +199,7 @@ class _LazyGradientRows(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, weight: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Return ``F.embedding(rows, weight)``."""
         ctx.save_for_backward(rows)
         ctx.weight_shape = tuple(weight.shape)
         return F.embedding(rows, weight)
@@ -155,6 +207,7 @@ class _LazyGradientRows(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Return the weight's gradient, built in a host buffer that is zero until touched."""
         (rows,) = ctx.saved_tensors
         out = host_buffer(ctx.weight_shape, grad.dtype)
         return out.index_add_(0, rows, grad.reshape(rows.shape[0], -1)), None
