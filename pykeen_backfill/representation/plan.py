@@ -67,28 +67,43 @@ class _Part:
 
 
 class PlainLookup:
-    """The lookup of a representation whose parts are all plain embeddings of one real dtype, decided once."""
+    """The lookup of a representation whose parts are all plain embeddings of one real dtype, decided once.
 
-    def __init__(self, position: torch.Tensor, max_id: int, parts: Sequence[_Part], lead_index: int) -> None:
-        self.position, self.max_id = position, max_id
+    Besides the decisions, it keeps two vectors derived from the index, five or six bytes per id, on the CPU and never
+    saved: each id's row within its own part, and which part serves it. The largest part leads, so every id's own row
+    is also a row of the lead, and the lead reads the whole batch without a clamp; the others read their share without
+    an offset.
+    """
+
+    def __init__(self, position: torch.Tensor, order: torch.Tensor, parts: Sequence[_Part], lead_index: int) -> None:
+        self.position, self.max_id = position, position.shape[0]
         self.lead = parts[lead_index]
         self.others = [part for index, part in enumerate(parts) if index != lead_index]
         self.parts = list(parts)
         row_bytes = self.lead.weight.shape[1] * self.lead.weight.element_size()
         # fresh outputs of the allocator are aligned for any of these types
         self.words = next((wide for size, wide in _WORDS if row_bytes % size == 0), None)
+        self.local = torch.empty_like(position)
+        # one other part: a mask is the owner itself; more: the owner's number, compared per part
+        self.owner = torch.zeros(self.max_id, dtype=torch.bool if len(parts) == 2 else torch.int16)
+        for number, part in enumerate(self.others, start=1):
+            ids = order[part.start : part.stop].long()
+            self.owner.index_fill_(0, ids, True if self.owner.dtype == torch.bool else number)
+        for part in self.parts:
+            ids = order[part.start : part.stop].long()
+            self.local.index_copy_(0, ids, torch.arange(part.stop - part.start, dtype=position.dtype))
 
     @classmethod
     def build(cls, rep: Any) -> PlainLookup | None:
         """Return the plan for a representation, or ``None`` where its lookups need the general path."""
         spans = rep._span_list
         weights = [plain_weight(part) for part, _, _ in spans]
-        position = rep._buffers.get("position")
-        if position is None or position.device.type != "cpu" or any(weight is None for weight in weights):
+        position, order = rep._buffers.get("position"), rep._buffers.get("order")
+        if position is None or order is None or position.device.type != "cpu" or None in weights:
             return None
         if len({(weight.dtype, weight.device) for weight in weights}) != 1 or weights[0].is_complex():
             return None
-        if any(len(part._shape) != 1 or part.is_complex for part, _, _ in spans):
+        if any(len(part._shape) != 1 or part.is_complex for part, _, _ in spans) or len(spans) > 2**15:
             return None
         parts = [
             _Part(part, weight, start, stop, last=stop == rep.max_id)
@@ -96,7 +111,7 @@ class PlainLookup:
         ]
         chosen = lead(spans, weights)
         assert chosen is not None
-        return cls(position, rep.max_id, parts, chosen)
+        return cls(position, order, parts, chosen)
 
     def current(self, rep: Any) -> bool:
         """Whether the plan still holds for ``rep``: the same index buffer, the same parts, as they were."""
@@ -105,27 +120,18 @@ class PlainLookup:
     def __call__(self, indices: torch.Tensor) -> torch.Tensor:
         """Look up one-dimensional CPU indices of dtype ``long`` or ``int32``."""
         try:
-            rows = self.position.index_select(0, indices)
+            # index_select refuses ids out of range (indexing would wrap negative ones around)
+            local = self.local.index_select(0, indices)
         except IndexError:
             raise out_of_range(indices, self.max_id) from None
-        lead_part = self.lead
-        if lead_part.start == 0:
-            local = rows.clamp(max=lead_part.stop - 1)
-        else:
-            local = (rows - lead_part.start).clamp_(0, lead_part.stop - lead_part.start - 1)
-        out = lead_part.read(local)
-        for part in self.others:
-            if part.start == 0:
-                mask = rows < part.stop
-            elif part.last:
-                mask = rows >= part.start
-            else:
-                mask = (rows >= part.start) & (rows < part.stop)
+        out = self.lead.read(local)
+        if not self.others:
+            return out
+        owner = self.owner.index_select(0, indices)
+        for number, part in enumerate(self.others, start=1):
+            mask = owner if owner.dtype == torch.bool else owner == number
             selection = mask.nonzero().squeeze_(1)
-            local = rows.index_select(0, selection)
-            if part.start:
-                local.sub_(part.start)
-            x = part.read(local)
+            x = part.read(local.index_select(0, selection))
             if self.words is None or out.requires_grad or x.requires_grad:
                 out = out.index_copy_(0, selection, x)
             else:
