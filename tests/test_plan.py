@@ -108,3 +108,17 @@ def test_a_pickle_holds_no_plan_and_looks_up_as_before(parts: tuple[Embedding, E
     copy = pickle.loads(pickle.dumps(ours))
     assert "_plan_cache" not in copy.__dict__
     assert torch.equal(copy(torch.arange(NUM)), ours(torch.arange(NUM)))
+
+
+@pytest.mark.parametrize("groups", [[[39, 1, 20], [7, 8, 9, 10], [0]], [[5, 0, 3], list(range(6, 40))]])
+def test_several_bases_take_the_plan_and_agree_with_the_general_path(groups: list[list[int]]) -> None:
+    from pykeen_backfill import BaseSource
+
+    torch.manual_seed(2)
+    sources = [BaseSource(ids=ids, base=Embedding(max_id=len(ids), shape=3, trainable=False)) for ids in groups]
+    rep = BackfillRepresentation(max_id=NUM, sources=sources)
+    query = torch.randint(NUM, (500,), generator=torch.Generator().manual_seed(3))
+    assert isinstance(rep._plan(), PlainLookup)
+    assert torch.equal(rep(query), rep._gather_exact(rep._rows(query)))
+    with pytest.raises(IndexError, match=r"max_id=40\), but got \[-1, 40\]"):
+        rep(torch.tensor([0, 40, -1]))
