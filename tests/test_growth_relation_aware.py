@@ -170,6 +170,11 @@ def test_the_callback_starts_before_training_and_other_interactions_are_refused(
     )
     with pytest.raises(OptionValueError, match="relation-aware"):
         relation_aware_start(other, triples)
+    # a representation alone cannot do it, and says what can
+    with pytest.raises(OptionValueError, match="relation_aware_start"):
+        BackfillRepresentation(
+            max_id=14, base_ids=[0], base_kwargs=dict(shape=4), backfill_init="relation-aware", triples=triples
+        )
 
 
 def test_grow_with_a_relation_aware_start(nations, tmp_path) -> None:

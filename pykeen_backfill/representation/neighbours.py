@@ -210,6 +210,14 @@ def seed_backfill(
         if triples is not None:
             raise OptionTypeError("triples only apply to backfill_init='neighbours': pass that too")
         return backfill
+    if kind == "relation-aware":
+        # the relation-aware start needs the relation vectors and the interaction: a representation has neither
+        raise OptionValueError(
+            "backfill_init='relation-aware' needs the built model: give the representation backfill_init='neighbours' "
+            "and then call pykeen_backfill.growth.relation_aware_start(model, triples) (or pass "
+            "pykeen_backfill.growth.RelationAwareStart(triples) as a training callback, or "
+            "grow(..., backfill_init='relation-aware'))"
+        )
     if kind not in BACKFILL_INITS:
         raise OptionValueError(f"backfill_init must be one of {list(BACKFILL_INITS)} or None, but got {preview(kind)}")
     if triples is None:
