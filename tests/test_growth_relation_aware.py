@@ -147,6 +147,30 @@ def test_new_relations_start_from_their_known_pairs_and_new_entities_use_them(na
         assert torch.allclose(entities[new_id], entities_before[new_id] if want is None else want, atol=1e-5)
 
 
+def test_a_reset_keeps_the_starts_also_over_chosen_backfill_values(nations) -> None:
+    triples = nations.training.mapped_triples
+    representation = BackfillRepresentation(
+        max_id=nations.num_entities,
+        base_ids=ENTITY_BASE,
+        base="embedding",
+        base_kwargs=dict(shape=DIM, initializer=PretrainedInitializer(_values(len(ENTITY_BASE), False, 1))),
+        backfill_kwargs=dict(shape=DIM, initializer="ones_"),
+    )
+    model = ERModel(
+        triples_factory=nations.training,
+        interaction="distmult",
+        entity_representations=representation,
+        relation_representations=Embedding(max_id=nations.num_relations, shape=DIM),
+        random_seed=0,
+    )
+    relation_aware_start(model, triples)
+    started = representation(indices=None).detach().clone()
+    assert not torch.equal(started, torch.ones_like(started))
+    model.reset_parameters_()
+    # the relations were reset too, the entity starts stay as computed
+    assert torch.equal(representation(indices=None).detach(), started)
+
+
 def test_the_callback_starts_before_training_and_other_interactions_are_refused(nations) -> None:
     triples = nations.training.mapped_triples
     model = _model(nations, "distmult", list(range(nations.num_relations)), triples)

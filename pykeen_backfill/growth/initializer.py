@@ -195,14 +195,14 @@ def relation_aware_start(model: Any, triples: Any, *, relations: bool = True) ->
             kind, entities, entity_known, relation_values, relation_known, mapped, target="relation"
         )
         new_ids = relation_rep.order[relation_rep.num_base_ids :].cpu()
-        _install(relation_rep.backfill, means[new_ids], mask[new_ids])
+        _install(relation_rep, means[new_ids], mask[new_ids])
         started["relation"] = int(mask[new_ids].sum())
         relation_values, _ = _vectors_and_known(relation_rep, kind)
         relation_known = relation_known | mask
     entities, entity_known = _vectors_and_known(entity_rep, kind)
     means, mask = composed_means(kind, entities, entity_known, relation_values, relation_known, mapped)
     new_ids = entity_rep.order[entity_rep.num_base_ids :].cpu()
-    _install(entity_rep.backfill, means[new_ids], mask[new_ids])
+    _install(entity_rep, means[new_ids], mask[new_ids])
     started["entity"] = int(mask[new_ids].sum())
     return started
 
@@ -211,8 +211,14 @@ def _as_complex(values: torch.Tensor) -> torch.Tensor:
     return values if values.is_complex() else torch.view_as_complex(values.reshape(values.shape[0], -1, 2))
 
 
-def _install(backfill: Any, values: torch.Tensor, mask: torch.Tensor) -> None:
+def _install(representation: Any, values: torch.Tensor, mask: torch.Tensor) -> None:
     """Make the starts part of the backfill's initializer, over what it had, and apply them."""
+    backfill = representation.backfill
+    kept = getattr(representation, "_kept", None)
+    if kept and kept[-1] is not None:
+        # values chosen for the backfill (an initializer in backfill_kwargs) are recorded and given back at every
+        # reset, which would undo the starts; the initializer reproduces them now, as with backfill_init
+        kept[-1] = None
     if values.is_complex():
         values = torch.view_as_real(values)
     # the initializer sees the rows as the embedding stores them, complex numbers as pairs of reals
