@@ -3,7 +3,8 @@
 The earlier graph is the dataset's training graph restricted to a random 70% of its entities (seeded); a model is
 trained on it and saved. Then, on the full graph: a full retraining from scratch; ``grow`` (known rows frozen, new rows
 from their known neighbours, only the triples touching something new trained); the same with random new rows
-(``--init model``); both with a quarter of the epochs; and ``grow --trainable``. Each is evaluated split by what is new,
+(``--init model``); the relation-aware start (``backfill_init="relation-aware"``); each also with a quarter of the
+epochs; and ``grow --trainable``. Each is evaluated split by what is new,
 with the earlier graph's entities and relations as the known ones. Prints one JSON line per contestant.
 
     python benchmarks/grow_vs_full.py umls DistMult --dim 64 --epochs 40 --seed 0
@@ -38,6 +39,8 @@ CONTESTANTS = {
     "random": ({"backfill_init": None}, 1.0),
     "random-quarter": ({"backfill_init": None}, 0.25),
     "grow-trainable": ({"trainable": True}, 1.0),
+    "relation-aware": ({"backfill_init": "relation-aware"}, 1.0),
+    "relation-aware-quarter": ({"backfill_init": "relation-aware"}, 0.25),
 }
 
 
