@@ -171,6 +171,30 @@ def test_a_reset_keeps_the_starts_also_over_chosen_backfill_values(nations) -> N
     assert torch.equal(representation(indices=None).detach(), started)
 
 
+@pytest.mark.parametrize("kind", ["distmult", "complex"])
+def test_new_relations_of_a_bilinear_model_start_along_the_products_of_their_known_pairs(nations, kind: str) -> None:
+    triples = nations.training.mapped_triples
+    relation_base = list(range(0, nations.num_relations, 2))
+    model = _model(nations, kind, relation_base, triples)
+    entities = model.entity_representations[0](indices=None).detach().clone()
+    before = model.relation_representations[0](indices=None).detach().clone()
+    relation_aware_start(model, triples)
+    relations = model.relation_representations[0](indices=None).detach()
+    known_e = torch.zeros(nations.num_entities, dtype=torch.bool)
+    known_e[ENTITY_BASE] = True
+    # each product as long as the known relations are on average
+    length = torch.linalg.vector_norm(before[relation_base], dim=1).mean()
+    for relation in range(1, nations.num_relations, 2):
+        terms = []
+        for h, r, t in triples.tolist():
+            if r == relation and known_e[h] and known_e[t]:
+                product = (entities[h].conj() if kind == "complex" else entities[h]) * entities[t]
+                terms.append(product / torch.linalg.vector_norm(product) * length)
+        want = torch.stack(terms).mean(0) if terms else before[relation]
+        assert torch.allclose(relations[relation], want, atol=1e-5), relation
+    assert torch.equal(relations[relation_base], before[relation_base])
+
+
 def test_the_callback_starts_before_training_and_other_interactions_are_refused(nations) -> None:
     triples = nations.training.mapped_triples
     model = _model(nations, "distmult", list(range(nations.num_relations)), triples)
