@@ -122,3 +122,23 @@ def test_several_bases_take_the_plan_and_agree_with_the_general_path(groups: lis
     assert torch.equal(rep(query), rep._gather_exact(rep._rows(query)))
     with pytest.raises(IndexError, match=r"max_id=40\), but got \[-1, 40\]"):
         rep(torch.tensor([0, 40, -1]))
+
+
+def test_the_plans_accelerator_path_agrees_on_the_cpu_and_runs_on_meta(parts: tuple[Embedding, Embedding]) -> None:
+    """The path a GPU takes (gather, clamp, where; no nonzero), run on the CPU: outputs and gradients."""
+    ours, builtin = _pair(parts)
+    parts[0].requires_grad_(True)
+    plan = ours._plan()
+    query = torch.randint(NUM, (300,), generator=torch.Generator().manual_seed(4))
+    weights = torch.randn(300, 3)
+    grads = []
+    for lookup in (builtin, plan._sync_free):
+        for part in parts:
+            part.zero_grad(set_to_none=True)
+        out = lookup(query)
+        (out * weights).sum().backward()
+        grads.append([out.detach(), *(part._embeddings.weight.grad.clone() for part in parts)])
+    for expected, got in zip(*grads, strict=True):
+        assert torch.equal(got, expected)
+    meta = BackfillRepresentation(max_id=NUM, base_ids=list(range(15)), shape=3).to("meta")
+    assert meta(torch.zeros(7, dtype=torch.long, device="meta")).shape == (7, 3)

@@ -325,7 +325,7 @@ class BackfillRepresentation(Representation):
             return self._all_rows()
         plan = self._plan()
         if plan is not None and type(indices) is torch.Tensor and indices.dtype in INDEX_DTYPES:
-            if indices.device.type == "cpu" and not torch.compiler.is_compiling():
+            if indices.device == plan.position.device and not torch.compiler.is_compiling():
                 x = plan(indices if indices.dim() == 1 else indices.reshape(-1))
                 return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
         indices = self._checked(indices)

@@ -83,15 +83,19 @@ class PlainLookup:
         row_bytes = self.lead.weight.shape[1] * self.lead.weight.element_size()
         # fresh outputs of the allocator are aligned for any of these types
         self.words = next((wide for size, wide in _WORDS if row_bytes % size == 0), None)
+        # on a GPU, ids are looked up with gather, whose device-side check covers every int64 id
+        self.sync_free = position.is_cuda
         self.local = torch.empty_like(position)
         # one other part: a mask is the owner itself; more: the owner's number, compared per part
-        self.owner = torch.zeros(self.max_id, dtype=torch.bool if len(parts) == 2 else torch.int16)
+        dtype = torch.bool if len(parts) == 2 else torch.int16
+        self.owner = torch.zeros(self.max_id, dtype=dtype, device=position.device)
         for number, part in enumerate(self.others, start=1):
             ids = order[part.start : part.stop].long()
-            self.owner.index_fill_(0, ids, True if self.owner.dtype == torch.bool else number)
+            self.owner.index_fill_(0, ids, True if dtype == torch.bool else number)
         for part in self.parts:
             ids = order[part.start : part.stop].long()
-            self.local.index_copy_(0, ids, torch.arange(part.stop - part.start, dtype=position.dtype))
+            rows = torch.arange(part.stop - part.start, dtype=position.dtype, device=position.device)
+            self.local.index_copy_(0, ids, rows)
 
     @classmethod
     def build(cls, rep: Any) -> PlainLookup | None:
@@ -99,7 +103,9 @@ class PlainLookup:
         spans = rep._span_list
         weights = [plain_weight(part) for part, _, _ in spans]
         position, order = rep._buffers.get("position"), rep._buffers.get("order")
-        if position is None or order is None or position.device.type != "cpu" or None in weights:
+        if position is None or order is None or position.device.type not in ("cpu", "cuda") or None in weights:
+            return None
+        if position.is_cuda and not rep._parts_are_pure_lookups():
             return None
         if len({(weight.dtype, weight.device) for weight in weights}) != 1 or weights[0].is_complex():
             return None
@@ -118,7 +124,9 @@ class PlainLookup:
         return rep._buffers.get("position") is self.position and all(part.current() for part in self.parts)
 
     def __call__(self, indices: torch.Tensor) -> torch.Tensor:
-        """Look up one-dimensional CPU indices of dtype ``long`` or ``int32``."""
+        """Look up one-dimensional indices of dtype ``long`` or ``int32``, on the device of the index."""
+        if self.sync_free:
+            return self._sync_free(indices.long())
         try:
             # index_select refuses ids out of range (indexing would wrap negative ones around)
             local = self.local.index_select(0, indices)
@@ -136,4 +144,17 @@ class PlainLookup:
                 out = out.index_copy_(0, selection, x)
             else:
                 out.view(self.words).index_copy_(0, selection, x.view(self.words))
+        return out
+
+    def _sync_free(self, indices: torch.Tensor) -> torch.Tensor:
+        """Ask each part for a row per id and select, without anything that makes the host wait for the device."""
+        local = self.local.gather(0, indices)
+        out = self.lead.read(local)
+        if not self.others:
+            return out
+        owner = self.owner.gather(0, indices)
+        for number, part in enumerate(self.others, start=1):
+            x = part.read(local.clamp(max=part.stop - part.start - 1))
+            mask = owner if owner.dtype == torch.bool else owner == number
+            out = torch.where(mask.unsqueeze(-1), x, out)
         return out
