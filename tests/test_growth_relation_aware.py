@@ -61,18 +61,32 @@ def _model(nations, kind: str, relation_base: list[int], triples: torch.Tensor) 
     )
 
 
-def _scaled(composed: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return composed / torch.linalg.vector_norm(composed) * torch.linalg.vector_norm(like)
+def _score(kind: str, head: torch.Tensor, relation: torch.Tensor, tail: torch.Tensor) -> float:
+    product = head * relation * (tail.conj() if kind == "complex" else tail)
+    return float(product.real.sum() if product.is_complex() else product.sum())
 
 
-def _term(kind: str, known: torch.Tensor, relation: torch.Tensor, new_is_tail: bool) -> torch.Tensor:
+def _target_score(kind: str, triples, entities, known_e, relations, relation: int) -> float:
+    """The mean score of the relation's triples among known entities; of all such triples where it has none."""
+    own, every = [], []
+    for h, r, t in triples.tolist():
+        if known_e[h] and known_e[t]:
+            value = _score(kind, entities[h], relations[r], entities[t])
+            every.append(value)
+            if r == relation:
+                own.append(value)
+    found = own or every
+    return max(sum(found) / len(found) if found else 1.0, 0.0)
+
+
+def _term(kind: str, known: torch.Tensor, relation: torch.Tensor, new_is_tail: bool, score: float) -> torch.Tensor:
     """Where one triple puts its new end, written out per interaction."""
     if kind == "transe":
         return known + relation if new_is_tail else known - relation
-    if kind == "distmult":
-        return _scaled(known * relation, known)
-    # ComplEx scores Re(<h, r, conj(t)>)
-    return _scaled(known * relation if new_is_tail else relation.conj() * known, known)
+    # ComplEx scores Re(<h, r, conj(t)>): a new head belongs along conj(r) * t
+    query = relation.conj() * known if kind == "complex" and not new_is_tail else known * relation
+    # along the query, so far that the triple scores what the relation's known triples score
+    return query * score / torch.linalg.vector_norm(query) ** 2
 
 
 def _expected(kind: str, triples, entities, known_e, relations, known_r, new_id) -> torch.Tensor | None:
@@ -80,10 +94,11 @@ def _expected(kind: str, triples, entities, known_e, relations, known_r, new_id)
     for head, relation, tail in triples.tolist():
         if not known_r[relation]:
             continue
+        score = _target_score(kind, triples, entities, known_e, relations, relation)
         if tail == new_id and known_e[head]:
-            terms.append(_term(kind, entities[head], relations[relation], new_is_tail=True))
+            terms.append(_term(kind, entities[head], relations[relation], True, score))
         if head == new_id and known_e[tail]:
-            terms.append(_term(kind, entities[tail], relations[relation], new_is_tail=False))
+            terms.append(_term(kind, entities[tail], relations[relation], False, score))
     return torch.stack(terms).mean(0) if terms else None
 
 
@@ -103,6 +118,8 @@ def test_each_new_entity_starts_at_the_mean_of_its_composed_neighbours(nations, 
     news = [i for i in range(nations.num_entities) if not known_e[i]]
     expected = {i: _expected(kind, triples, before, known_e, relations, known_r, i) for i in news}
     assert started["entity"] == sum(value is not None for value in expected.values())
+    # not all at the origin: the target scores are positive
+    assert any(value is not None and bool(value.abs().sum() > 0) for value in expected.values())
     assert 0 < started["entity"] < len(news)
     for new_id, want in expected.items():
         # no triple with a known neighbour: the neighbour mean (or the model's initializer) it had

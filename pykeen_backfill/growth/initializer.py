@@ -8,8 +8,10 @@ entity belongs: a new tail ``t`` of a known triple ``(h, r, t)`` belongs near ``
 direction of ``h * r`` for DistMult and ComplEx (the tail that scores highest against a fixed norm); a new head
 likewise near ``t - r``, resp. ``r * t`` (``conj(r) * t`` for ComplEx). Each new entity starts at the mean of these
 over its triples with a known neighbour and a known relation; a new relation at the mean of ``t - h``, resp.
-``h * t`` (``conj(h) * t``), over its triples between known entities. For the products, each term is scaled to the
-norm of the known vector it came from, so that a start is as long as the vectors around it. Ids without such a triple
+``h * t`` (``conj(h) * t``), over its triples between known entities. A product term goes along its query as far as
+makes its triple score what the relation's triples among known ids score on average (a start as long as the known
+neighbour outscores the known answers and crowds them out of the known triples' rankings, see ``docs/growth.rst``);
+a relation's product term is as long as the known relations on average. Ids without such a triple
 keep what they had (the neighbour mean, or the model's initializer). It needs the relation vectors and the
 interaction, so it works on a built model, e.g. through the training callback :class:`RelationAwareStart`.
 """
@@ -50,17 +52,34 @@ def neighbour_start(triples: Any) -> dict[str, Any]:
     return {"backfill_init": "neighbours", "triples": triples}
 
 
-def _compose(kind: str, known: torch.Tensor, relation: torch.Tensor, side: str) -> torch.Tensor:
-    """Where the other end of a triple belongs, given its ``known`` end on ``side`` and the relation."""
+def _compose(kind: str, known: torch.Tensor, relation: torch.Tensor, side: str, score: torch.Tensor) -> torch.Tensor:
+    """Where the other end of a triple belongs, given its ``known`` end on ``side``, the relation and a target score."""
     if kind == "transe":
         return known + relation if side == "head" else known - relation
     if kind == "complex" and side == "tail":
         # Re(<h, r, conj(t)>) is largest, at a fixed norm of h, along conj(r * conj(t)) = conj(r) * t
         relation = relation.conj()
-    composed = known * relation
-    # as long as the known vector it came from: a product's norm says nothing about where the entity belongs
-    length = torch.linalg.vector_norm(known, dim=1, keepdim=True)
-    return composed / torch.linalg.vector_norm(composed, dim=1, keepdim=True).clamp_min(1e-12) * length
+    query = known * relation
+    # along the query, as far as makes the triple score what the relation's known triples score on average: a start
+    # as long as its neighbour outscores the known answers and crowds them out of the ranking of known triples
+    squared = torch.linalg.vector_norm(query, dim=1, keepdim=True).clamp_min(1e-12) ** 2
+    return query * (score.unsqueeze(1) / squared).to(query.dtype)
+
+
+def _known_scores(kind: str, entities, entity_known, relations, relation_known, triples) -> torch.Tensor:
+    """Per relation, the mean score of its training triples among known ids (the mean over all where it has none).
+
+    Not below zero: a start pointing away from where its triples would score well says nothing good.
+    """
+    heads, rels, tails = triples[:, 0], triples[:, 1], triples[:, 2]
+    use = entity_known[heads] & entity_known[tails] & relation_known[rels]
+    h, r, t = entities[heads[use]], relations[rels[use]], entities[tails[use]]
+    products = h * r * (t.conj() if kind == "complex" else t)
+    scores = (products.real if products.is_complex() else products).sum(1).float()
+    sums = torch.zeros(relations.shape[0]).index_add_(0, rels[use], scores)
+    counts = torch.zeros(relations.shape[0]).index_add_(0, rels[use], torch.ones(len(scores)))
+    overall = scores.mean() if len(scores) else torch.tensor(1.0)
+    return torch.where(counts > 0, sums / counts.clamp_min(1), overall).clamp_min(0.0)
 
 
 def _relation_terms(kind: str, heads: torch.Tensor, tails: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
@@ -117,10 +136,11 @@ def composed_means(
         use_tail = entity_known[heads] & relation_known[rels] & ~entity_known[tails]
         use_head = entity_known[tails] & relation_known[rels] & ~entity_known[heads]
         ids = torch.cat([tails[use_tail], heads[use_head]])
+        scores = _known_scores(kind, entities, entity_known, relations, relation_known, triples)
         terms = torch.cat(
             [
-                _compose(kind, entities[heads[use_tail]], relations[rels[use_tail]], "head"),
-                _compose(kind, entities[tails[use_head]], relations[rels[use_head]], "tail"),
+                _compose(kind, entities[heads[use_tail]], relations[rels[use_tail]], "head", scores[rels[use_tail]]),
+                _compose(kind, entities[tails[use_head]], relations[rels[use_head]], "tail", scores[rels[use_head]]),
             ]
         )
         num_ids = entities.shape[0]
