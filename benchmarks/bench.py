@@ -7,9 +7,10 @@ ratio's minimum, median and maximum over the rounds, measured as CPU time of one
 ``time.process_time``), which other work on the machine disturbs far less than wall-clock, and the median wall-clock
 ratio beside it, with the load average before and after. Run::
 
-    python benchmarks/bench.py --quick     # 100k ids; about 2.5 minutes, 1 GB
-    python benchmarks/bench.py             # 1M ids; about 4 minutes, 4.5 GB
+    python benchmarks/bench.py --quick     # 100k ids; about 30 seconds, 1.1 GB
+    python benchmarks/bench.py             # 1M ids; about 1.5 minutes, 5.2 GB
     python benchmarks/bench.py --docs      # also refresh docs/_static/benchmark.*
+    python benchmarks/bench.py --device cuda   # on a GPU: wall-clock until the device is done
 
 Results go to ``--out`` (default ``benchmarks/results/``, which git ignores): ``benchmark.json`` (every
 measurement), ``benchmark.txt`` (the table, reStructuredText) and ``benchmark.png`` (needs matplotlib,
