@@ -262,3 +262,26 @@ def test_grow_end_to_end(nations, tmp_path: pathlib.Path) -> None:
         timeout=120,
     )
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_grow_starts_new_rows_relation_aware_from_the_command_line(nations, tmp_path: pathlib.Path) -> None:
+    old = _old_run(nations, tmp_path / "old")
+    config = tmp_path / "grown.json"
+    config.write_text(json.dumps(GROWN))
+    command = [sys.executable, "-m", "pykeen_backfill.cli", "grow", str(old), str(config), "--allow-pickle"]
+    done = subprocess.run(
+        [*command, "-d", str(tmp_path / "new"), "--init", "relation-aware"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "entity  : 10 reused, 4 new, 0 dropped" in done.stdout
+    split = json.loads((tmp_path / "new" / "results.json").read_text())["split_metrics"]
+    assert 0 < split["new"]["mrr"] <= 1
+    refused = subprocess.run(
+        [*command, "-d", str(tmp_path / "other"), "--init", "relation-aware", "--no-relations"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "relation" in refused.stderr and not (tmp_path / "other").exists()

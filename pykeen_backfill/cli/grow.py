@@ -20,10 +20,11 @@ __all__ = ["grow"]
 @click.option(
     "--init",
     "backfill_init",
-    type=click.Choice(["neighbours", "model"]),
+    type=click.Choice(["neighbours", "relation-aware", "model"]),
     default="neighbours",
     show_default=True,
-    help="How new rows start: the mean of their known neighbours, or the model's initializer.",
+    help="How new rows start: the mean of their known neighbours; from their known triples through the relation "
+    "(TransE, DistMult, ComplEx; needs warm-started relations); or the model's initializer.",
 )
 @click.option("--no-relations", is_flag=True, help="Warm-start entities only; relations train from scratch.")
 @click.option(
