@@ -234,11 +234,9 @@ def _as_complex(values: torch.Tensor) -> torch.Tensor:
 def _install(representation: Any, values: torch.Tensor, mask: torch.Tensor) -> None:
     """Make the starts part of the backfill's initializer, over what it had, and apply them."""
     backfill = representation.backfill
-    kept = getattr(representation, "_kept", None)
-    if kept and kept[-1] is not None:
-        # values chosen for the backfill (an initializer in backfill_kwargs) are recorded and given back at every
-        # reset, which would undo the starts; the initializer reproduces them now, as with backfill_init
-        kept[-1] = None
+    # values chosen for the backfill (an initializer in backfill_kwargs) are recorded and given back at every reset,
+    # which would undo the starts; the initializer reproduces them now, as with backfill_init
+    representation.release_backfill()
     if values.is_complex():
         values = torch.view_as_real(values)
     # the initializer sees the rows as the embedding stores them, complex numbers as pairs of reals

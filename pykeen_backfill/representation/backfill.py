@@ -300,6 +300,11 @@ class BackfillRepresentation(Representation):
             if kept is not None:
                 restore(part, kept)
 
+    def release_backfill(self) -> None:
+        """Let the backfill's own initializer give its values at every reset, instead of values recorded earlier."""
+        if self.backfill is not None:
+            self._kept[-1] = None
+
     def __getstate__(self) -> dict[str, Any]:
         # the recorded values are a copy of the parts' own: a pickle need not hold them twice
         state = {key: value for key, value in self.__dict__.items() if key != "_plan_cache"}
