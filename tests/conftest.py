@@ -38,6 +38,37 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return directory
 
 
+@pytest.fixture(scope="module")
+def nations() -> Any:
+    """The Nations dataset, which PyKEEN ships."""
+    from pykeen.datasets import get_dataset
+
+    return get_dataset(dataset="nations")
+
+
+@pytest.fixture
+def old_nations_run(nations: Any, tmp_path: pathlib.Path) -> pathlib.Path:
+    """An earlier run (DistMult, one epoch) on Nations restricted to 10 of its 14 entities, saved as ``run`` does."""
+    from pykeen.pipeline import pipeline
+    from pykeen.triples import TriplesFactory
+
+    from pykeen_backfill.experiments.run import save_result
+
+    kept = set(sorted(nations.training.entity_to_id)[:10])
+    labelled = nations.training.triples
+    old = TriplesFactory.from_labeled_triples(labelled[[h in kept and t in kept for h, _, t in labelled]])
+    result = pipeline(
+        training=old,
+        testing=old,
+        model="DistMult",
+        model_kwargs=dict(embedding_dim=8),
+        training_kwargs=dict(num_epochs=1, batch_size=256, use_tqdm=False),
+        evaluation_kwargs=dict(batch_size=256, use_tqdm=False),
+        random_seed=0,
+    )
+    return save_result(result, tmp_path / "old")
+
+
 @contextlib.contextmanager
 def _no_hang(seconds: int = 20) -> Iterator[None]:
     def _fail(*_: Any) -> None:

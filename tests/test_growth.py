@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import torch
-from pykeen.datasets import get_dataset
 from pykeen.evaluation import RankBasedEvaluator
 from pykeen.models import DistMult
 from pykeen.nn.init import PretrainedInitializer
@@ -19,15 +18,9 @@ from pykeen.triples import TriplesFactory
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.errors import OptionTypeError, OptionValueError
 from pykeen_backfill.experiments import pipeline_from_config
-from pykeen_backfill.experiments.run import save_result
 from pykeen_backfill.growth import known_mask, split_metrics
 
 BASE_IDS = [0, 2, 3, 5, 8, 9, 11]
-
-
-@pytest.fixture(scope="module")
-def nations():
-    return get_dataset(dataset="nations")
 
 
 def _expected_starts(
@@ -179,23 +172,6 @@ def test_split_metrics_partition_and_overall_equal_pykeen(nations) -> None:
     assert split["known"]["mrr"] == pytest.approx(known_only.get_metric("inverse_harmonic_mean_rank"), abs=1e-7)
 
 
-def _old_run(nations, directory: pathlib.Path) -> pathlib.Path:
-    """An earlier run on nations restricted to 10 of its 14 entities."""
-    kept = set(sorted(nations.training.entity_to_id)[:10])
-    labelled = nations.training.triples
-    old = TriplesFactory.from_labeled_triples(labelled[[h in kept and t in kept for h, _, t in labelled]])
-    result = pipeline(
-        training=old,
-        testing=old,
-        model="DistMult",
-        model_kwargs=dict(embedding_dim=8),
-        training_kwargs=dict(num_epochs=1, batch_size=256, use_tqdm=False),
-        evaluation_kwargs=dict(batch_size=256, use_tqdm=False),
-        random_seed=0,
-    )
-    return save_result(result, directory)
-
-
 GROWN = {
     "pipeline": {
         "dataset": "nations",
@@ -208,8 +184,8 @@ GROWN = {
 }
 
 
-def test_config_fills_the_triples_of_a_neighbour_start(nations, tmp_path: pathlib.Path) -> None:
-    old = _old_run(nations, tmp_path / "old")
+def test_config_fills_the_triples_of_a_neighbour_start(old_nations_run: pathlib.Path) -> None:
+    old = old_nations_run
     config = json.loads(json.dumps(GROWN))
     config["pipeline"]["model_kwargs"].update(
         entity_representations="backfill",
@@ -224,8 +200,8 @@ def test_config_fills_the_triples_of_a_neighbour_start(nations, tmp_path: pathli
 
 
 @pytest.mark.slow
-def test_grow_end_to_end(nations, tmp_path: pathlib.Path) -> None:
-    old = _old_run(nations, tmp_path / "old")
+def test_grow_end_to_end(nations, tmp_path: pathlib.Path, old_nations_run: pathlib.Path) -> None:
+    old = old_nations_run
     config = tmp_path / "grown.json"
     config.write_text(json.dumps(GROWN))
     out = tmp_path / "new"
@@ -265,8 +241,10 @@ def test_grow_end_to_end(nations, tmp_path: pathlib.Path) -> None:
 
 
 @pytest.mark.slow
-def test_grow_starts_new_rows_relation_aware_from_the_command_line(nations, tmp_path: pathlib.Path) -> None:
-    old = _old_run(nations, tmp_path / "old")
+def test_grow_starts_new_rows_relation_aware_from_the_command_line(
+    tmp_path: pathlib.Path, old_nations_run: pathlib.Path
+) -> None:
+    old = old_nations_run
     config = tmp_path / "grown.json"
     config.write_text(json.dumps(GROWN))
     command = [sys.executable, "-m", "pykeen_backfill.cli", "grow", str(old), str(config), "--allow-pickle"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from pykeen.datasets import get_dataset
 from pykeen.models import ERModel
 from pykeen.nn.init import PretrainedInitializer
 from pykeen.nn.representation import Embedding
@@ -16,11 +15,6 @@ from pykeen_backfill.growth import RelationAwareStart, relation_aware_start
 
 ENTITY_BASE = [0, 2, 3, 5, 8, 9, 11]
 DIM = 4
-
-
-@pytest.fixture(scope="module")
-def nations():
-    return get_dataset(dataset="nations")
 
 
 def _values(rows: int, complex_: bool, seed: int) -> torch.Tensor:
@@ -242,28 +236,12 @@ def test_the_callback_starts_before_training_and_other_interactions_are_refused(
         )
 
 
-def test_grow_with_a_relation_aware_start(nations, tmp_path) -> None:
-    from pykeen.pipeline import pipeline
-    from pykeen.triples import TriplesFactory
-
+def test_grow_with_a_relation_aware_start(old_nations_run) -> None:
     from pykeen_backfill.errors import ConfigError
-    from pykeen_backfill.experiments.run import save_result
     from pykeen_backfill.growth import grow
     from pykeen_backfill.representation.neighbours import NeighbourInitializer
 
-    kept = set(sorted(nations.training.entity_to_id)[:10])
-    labelled = nations.training.triples
-    old_factory = TriplesFactory.from_labeled_triples(labelled[[h in kept and t in kept for h, _, t in labelled]])
-    old = pipeline(
-        training=old_factory,
-        testing=old_factory,
-        model="DistMult",
-        model_kwargs=dict(embedding_dim=8),
-        training_kwargs=dict(num_epochs=1, batch_size=256, use_tqdm=False),
-        evaluation_kwargs=dict(batch_size=256, use_tqdm=False),
-        random_seed=0,
-    )
-    directory = save_result(old, tmp_path / "old")
+    directory = old_nations_run
     config = {
         "pipeline": {
             "dataset": "nations",
