@@ -33,6 +33,7 @@ __all__ = [
     "out_of_range",
     "place",
     "plain_weight",
+    "read_weight",
     "rows_of",
     "virtual_rows",
 ]
@@ -168,12 +169,17 @@ def read(part: Representation, weight: torch.Tensor | None, rows: torch.Tensor) 
     if weight is None:
         return part(indices=rows)
     # what pykeen.nn.Embedding._plain_forward computes, without the module calls around it
-    x = LazyGradientRows.apply(weight, rows) if lazy_gradient(weight) else F.embedding(rows, weight)
+    x = read_weight(weight, rows)
     if len(part._shape) == 1 and not part.is_complex:
         # already the part's shape: a view would only cost a call
         return x
     x = x.view(rows.shape[0], *part._shape)
     return torch.view_as_complex(x) if part.is_complex else x
+
+
+def read_weight(weight: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Return ``F.embedding(rows, weight)``, its gradient lazily zeroed where cheaper (:func:`lazy_gradient`)."""
+    return LazyGradientRows.apply(weight, rows) if lazy_gradient(weight) else F.embedding(rows, weight)
 
 
 def lazy_gradient(weight: torch.Tensor) -> bool:

@@ -22,6 +22,7 @@ __all__ = [
     "copy_rows",
     "host_buffer",
     "host_copy",
+    "word_type",
 ]
 
 #: bytes from which a CPU tensor is allocated here; below it, the allocator reuses its heap without faults (glibc's
@@ -75,15 +76,23 @@ def host_copy(tensor: torch.Tensor) -> torch.Tensor:
 _WIDE = ((16, torch.complex128), (8, torch.float64), (4, torch.int32), (2, torch.int16))
 
 
+def word_type(row_bytes: int, element_size: int) -> torch.dtype | None:
+    """Return the widest element type that divides a row of ``row_bytes`` bytes and is wider than its elements."""
+    for size, wide in _WIDE:
+        if size <= element_size:
+            return None
+        if row_bytes % size == 0:
+            return wide
+    return None
+
+
 def _as_words(x: torch.Tensor, row_bytes: int) -> torch.Tensor | None:
     """View the rows of a contiguous tensor as elements of the widest type dividing a row, if that makes fewer."""
-    for size, wide in _WIDE:
-        if size <= x.element_size():
-            return None
-        # the wide type's loads may assume its alignment
-        if row_bytes % size == 0 and x.data_ptr() % size == 0:
-            return x.view(wide)
-    return None
+    wide = word_type(row_bytes, x.element_size())
+    # the wide type's loads may assume its alignment
+    if wide is None or x.data_ptr() % torch.empty((), dtype=wide).element_size():
+        return None
+    return x.view(wide)
 
 
 def copy_rows(out: torch.Tensor, target: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from pykeen.nn.representation import Representation
 
-from .lookup import LazyGradientRows, lazy_gradient, lead, out_of_range, plain_weight
+from .lookup import lead, out_of_range, plain_weight, read_weight
+from .memory import word_type
 
 __all__ = [
     "PlainLookup",
@@ -27,9 +27,6 @@ __all__ = [
 
 #: options of torch's Embedding that a plain lookup ignores, with the values that make ignoring them right
 _EMBEDDING_DEFAULTS = (("padding_idx", None), ("max_norm", None), ("scale_grad_by_freq", False), ("sparse", False))
-
-#: per row width in bytes, the element type that moves a row in fewest pieces (see :mod:`.memory`)
-_WORDS = ((16, torch.complex128), (8, torch.float64))
 
 
 class _Part:
@@ -62,8 +59,7 @@ class _Part:
 
     def read(self, rows: torch.Tensor) -> torch.Tensor:
         """Return the part's rows ``rows``, as :func:`~.lookup.read` does for a plain part of this shape."""
-        weight = self.weight
-        return LazyGradientRows.apply(weight, rows) if lazy_gradient(weight) else F.embedding(rows, weight)
+        return read_weight(self.weight, rows)
 
 
 class PlainLookup:
@@ -82,7 +78,7 @@ class PlainLookup:
         self.parts = list(parts)
         row_bytes = self.lead.weight.shape[1] * self.lead.weight.element_size()
         # fresh outputs of the allocator are aligned for any of these types
-        self.words = next((wide for size, wide in _WORDS if row_bytes % size == 0), None)
+        self.words = word_type(row_bytes, self.lead.weight.element_size())
         # on a GPU, ids are looked up with gather, whose device-side check covers every int64 id
         self.sync_free = position.is_cuda
         self.local = torch.empty_like(position)
