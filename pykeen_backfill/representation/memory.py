@@ -74,6 +74,7 @@ def host_copy(tensor: torch.Tensor) -> torch.Tensor:
 
 #: element types to move bytes as, widest first, by item size
 _WIDE = ((16, torch.complex128), (8, torch.float64), (4, torch.int32), (2, torch.int16))
+_WORD_BYTES = {wide: size for size, wide in _WIDE}
 
 
 def word_type(row_bytes: int, element_size: int) -> torch.dtype | None:
@@ -90,7 +91,7 @@ def _as_words(x: torch.Tensor, row_bytes: int) -> torch.Tensor | None:
     """View the rows of a contiguous tensor as elements of the widest type dividing a row, if that makes fewer."""
     wide = word_type(row_bytes, x.element_size())
     # the wide type's loads may assume its alignment
-    if wide is None or x.data_ptr() % torch.empty((), dtype=wide).element_size():
+    if wide is None or x.data_ptr() % _WORD_BYTES[wide]:
         return None
     return x.view(wide)
 
