@@ -5,8 +5,8 @@ it creates itself or what the package ships. The blocks, parsed with Sybil:
 
 - ``python``: executed in one namespace per page; what it prints is kept for the next ``text`` block. With a
   ``:caption: PATH`` (reST) it is a file the reader saves: it is written to ``PATH``, not executed;
-- ``json``, ``yaml``, ``toml``: with a ``:caption: PATH``, written to ``PATH``; without, a fragment that must parse
-  (``toml`` always needs a caption);
+- ``json``, ``yaml``, ``toml``: with a ``:caption: PATH`` (reST) or a ``title="PATH"`` after the language
+  (Markdown), written to ``PATH``; without, a fragment that must parse (``toml`` always needs a caption);
 - ``text``: the output of the ``python`` block before it, as a reader sees it (``...`` stands for omitted text);
 - ``console``: ``$ COMMAND`` lines, each followed by the output it prints (stdout and stderr; ``...`` for omitted
   text; no lines: the output is not checked). ``pykeen-backfill`` and ``pykeen`` commands run in this process through
@@ -26,6 +26,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import shlex
 import subprocess
 import sys
@@ -156,6 +157,24 @@ def _file(example: Example) -> str | None:
     return None
 
 
+#: a Markdown block that is a file to save: ```json title="grown.json"``` (GitHub highlights it by its first word)
+TITLED = re.compile(r'(?P<language>json|yaml|toml) title="(?P<path>[^"]+)"')
+
+
+class MarkdownFiles(MarkdownBlocks):
+    """Markdown's form of a reST block with a caption: ``LANGUAGE title="PATH"``, saved to ``PATH``."""
+
+    def __call__(self, document):
+        for region in self.lexers(document):
+            match = TITLED.fullmatch(region.lexemes["arguments"])
+            if match:
+                region.lexemes["arguments"] = match["language"]
+                region.lexemes["options"] = {"caption": match["path"]}
+                region.parsed = region.lexemes["source"]
+                region.evaluator = _file
+                yield region
+
+
 def _parsers(blocks: type, skip: type) -> list:
     evaluators = {"python": _python, "text": _text, "console": _console, "bash": _bash, "shell": _bash}
     evaluators.update(dict.fromkeys(("json", "yaml", "toml"), _file))
@@ -163,7 +182,7 @@ def _parsers(blocks: type, skip: type) -> list:
 
 
 SYBILS = {
-    ".md": Sybil(parsers=_parsers(MarkdownBlocks, MarkdownSkip), path=str(ROOT)),
+    ".md": Sybil(parsers=[*_parsers(MarkdownBlocks, MarkdownSkip), MarkdownFiles("file", _file)], path=str(ROOT)),
     ".rst": Sybil(parsers=_parsers(RestBlocks, RestSkip), path=str(ROOT)),
 }
 
@@ -199,7 +218,7 @@ def test_every_code_block_has_a_runner() -> None:
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         if page.suffix == ".md":
-            languages = [line[3:].strip() for line in text.splitlines() if line.startswith("```") and line[3:].strip()]
+            languages = [line[3:].split()[0] for line in text.splitlines() if line.startswith("```") and line[3:].strip()]
         else:
             languages = [line.split("::", 1)[1].strip() for line in text.splitlines() if "code-block::" in line]
         assert set(languages) <= known, (page.name, set(languages) - known)
