@@ -218,7 +218,9 @@ def test_every_code_block_has_a_runner() -> None:
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         if page.suffix == ".md":
-            languages = [line[3:].split()[0] for line in text.splitlines() if line.startswith("```") and line[3:].strip()]
+            languages = [
+                line[3:].split()[0] for line in text.splitlines() if line.startswith("```") and line[3:].strip()
+            ]
         else:
             languages = [line.split("::", 1)[1].strip() for line in text.splitlines() if "code-block::" in line]
         assert set(languages) <= known, (page.name, set(languages) - known)

@@ -184,8 +184,8 @@ def relation_aware_start(model: Any, triples: Any, *, relations: bool = True) ->
         A PyKEEN :class:`~pykeen.models.ERModel` with a TransE, DistMult or ComplEx interaction whose entity (and
         relation) representation is a :class:`~pykeen_backfill.BackfillRepresentation` with an embedding backfill.
     :param triples:
-        The training triples of the grown graph, see :func:`~pykeen_backfill.representation.neighbours.
-        mapped_triples_of`; all of them, also those not trained on.
+        The training triples of the grown graph, see
+        :func:`~pykeen_backfill.representation.neighbours.mapped_triples_of`; all of them, also those not trained on.
     :param relations:
         Whether backfilled relations get a relation-aware start too.
 

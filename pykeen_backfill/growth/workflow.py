@@ -73,8 +73,8 @@ def grown_config(
         Whether the reused rows are fine-tuned; by default they are frozen.
     :param backfill_init:
         How new rows start, see :class:`~pykeen_backfill.BackfillRepresentation`; ``"relation-aware"`` is
-        ``"neighbours"`` here, the rest is done by :func:`grow` (see :func:`~pykeen_backfill.growth.
-        relation_aware_start`).
+        ``"neighbours"`` here, the rest is done by :func:`grow` (see
+        :func:`~pykeen_backfill.growth.relation_aware_start`).
     :param allow_pickle:
         Whether the run's ``trained_model.pkl`` may be unpickled. Only for runs you trust.
     :param relations:
