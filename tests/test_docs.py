@@ -189,7 +189,9 @@ SYBILS = {
 
 #: pages whose examples do not run as written yet, and why; strict: the test fails once a page runs, so that its entry
 #: goes and the page stays tested
-PENDING = {}
+PENDING = {
+    "warm_start.rst": "the id_space keyword (the renamed labels) arrives with the lookup core's branch; drop this entry then",
+}
 
 
 def _page_param(page: pathlib.Path):
