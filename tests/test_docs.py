@@ -190,7 +190,7 @@ SYBILS = {
 #: pages whose examples do not run as written yet, and why; strict: the test fails once a page runs, so that its entry
 #: goes and the page stays tested
 PENDING = {
-    "warm_start.rst": "the id_space keyword (the renamed labels) arrives with the lookup core's branch; drop this entry then",
+    "warm_start.rst": "id_space (the renamed labels) comes with the lookup core's branch; drop this entry then",
 }
 
 
