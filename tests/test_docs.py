@@ -226,3 +226,21 @@ def test_every_code_block_has_a_runner() -> None:
         else:
             languages = [line.split("::", 1)[1].strip() for line in text.splitlines() if "code-block::" in line]
         assert set(languages) <= known, (page.name, set(languages) - known)
+
+
+def _readme_commands() -> set[str]:
+    """Return the commands of the README's table of commands."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `pykeen-backfill (\w+)", section, flags=re.MULTILINE))
+
+
+@pytest.mark.slow
+def test_readme_lists_every_command_of_the_installed_script() -> None:
+    """The table of commands names each command that ``pykeen-backfill --help`` lists, and no other."""
+    script = pathlib.Path(sys.executable).with_name("pykeen-backfill")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "pykeen_backfill.cli"]
+    completed = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    listed = completed.stdout.split("Commands:", 1)[1]
+    assert set(re.findall(r"^  (\w+)", listed, flags=re.MULTILINE)) == _readme_commands()
