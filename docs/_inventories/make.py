@@ -64,9 +64,11 @@ def _public_names(module: object, every_name: bool) -> list[str]:
 
 
 def _members(cls: type, name: str, address: str) -> Iterator[Entry]:
-    """The public methods and attributes a class defines itself, on its own page."""
+    """The public methods and attributes a class defines itself, on its own page (PyTorch's tensor: a page each)."""
     page = address.split("#", 1)[0]
-    for member, value in vars(cls).items():
+    # a tensor's methods are defined in C, on its base class, and documented on the tensor
+    defined = {member: getattr(cls, member) for member in dir(cls)} if name == "torch.Tensor" else vars(cls)
+    for member, value in defined.items():
         if member.startswith("_"):
             continue
         if isinstance(value, property):
@@ -75,7 +77,8 @@ def _members(cls: type, name: str, address: str) -> Iterator[Entry]:
             role = "method"
         else:
             role = "attribute"
-        yield f"{name}.{member}", role, f"{page}#{name}.{member}"
+        own_page = f"generated/{name}.{member}.html" if name == "torch.Tensor" else page
+        yield f"{name}.{member}", role, f"{own_page}#{name}.{member}"
 
 
 def _entries(project: Project) -> Iterator[Entry]:
@@ -134,10 +137,14 @@ def _python_page(module: str, name: str) -> str:
     return f"library/functions.html#{name}"
 
 
+#: PyTorch's pages of whole modules, where the module's name is not the page's
+_TORCH_MODULE_PAGES = {"torch": "torch.html", "torch.utils.data": "data.html", "torch.nn.parallel": "nn.html"}
+
+
 def _torch_page(module: str, name: str) -> str:
     full = f"{module}.{name}" if name else module
     if not name:
-        return f"{module.removeprefix('torch.').replace('.', '_') if module != 'torch' else 'torch'}.html"
+        return _TORCH_MODULE_PAGES.get(module, f"{module.removeprefix('torch.')}.html")
     if full in {"torch.dtype", "torch.device", "torch.layout", "torch.memory_format"}:
         return f"tensor_attributes.html#{full}"
     if full == "torch.Tensor":
