@@ -207,6 +207,25 @@ BAD_CONFIGS = [
         dict(pipeline=dict(dataset="nations", model="TransE", model_kwargs=dict(entity_representations_kwargs=3))),
         "entity_representations_kwargs must be a mapping or a list of mappings, but is 3",
     ),
+    (
+        dict(
+            pipeline=dict(
+                dataset="nations", model="TransE", model_kwargs=dict(entity_representations_kwargs=ENTITY_KWARGS)
+            )
+        ),
+        r"entity_representations_kwargs in the config gives \['base_ids', 'base_kwargs'\], which only the backfill "
+        r'representation takes, .* add entity_representations: "backfill" to pipeline.model_kwargs',
+    ),
+    (
+        dict(
+            pipeline=dict(
+                dataset="nations",
+                model="RGCN",
+                model_kwargs=dict(relation_representations_kwargs=[dict(sources=[], shape=8)]),
+            )
+        ),
+        r"gives \['sources'\], .* add relation_representations: \"backfill\"",
+    ),
 ]
 
 
