@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..checks import preview
-from ..errors import ConfigError
+from ..errors import ConfigError, OptionTypeError
 from .config import REPRESENTATION_KWARGS, Target, config_dataset, model_class
 from .routes import entity_model_class, place_entity_representation, route_model_kwargs
 
@@ -194,13 +194,13 @@ def with_representation_kwargs(
     :return:
         A subclass of ``model`` whose instances are, once built, instances of ``model`` itself.
 
-    :raises TypeError:
-        If ``model`` is not a subclass of :class:`~pykeen.models.ERModel`.
+    :raises OptionTypeError:
+        If ``model`` is not a subclass of :class:`~pykeen.models.ERModel`; a :class:`TypeError`.
     """
     from pykeen.models import ERModel
 
     if not (isinstance(model, type) and issubclass(model, ERModel)):
-        raise TypeError(f"model must be a subclass of ERModel, but is {preview(model)}")
+        raise OptionTypeError(f"model must be a subclass of ERModel, but is {preview(model)}")
     merging = _merging_class()
     # the merging class goes between the model's classes and ERModel, where the model's call to ERModel arrives
     bases = (merging,) if model is ERModel else (model, merging)
