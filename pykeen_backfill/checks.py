@@ -5,7 +5,9 @@ Each check names the parameter and shows the value as the user wrote it, so that
 
 from __future__ import annotations
 
+import importlib
 import os
+import pathlib
 import stat
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
@@ -29,6 +31,7 @@ __all__ = [
     "as_kwargs",
     "as_shape",
     "check_allocatable",
+    "check_triples_file",
     "decode_text",
     "is_integer",
     "open_regular",
@@ -318,3 +321,57 @@ def decode_text(
 def read_text(path: str | os.PathLike[str], *, what: str, error: type[BackfillError] = UnreadableFileError) -> str:
     """Read a regular text file as UTF-8, with or without a byte-order mark, see :func:`decode_text`."""
     return decode_text(read_bytes(path, what=what, error=error), path=path, what=what, error=error)
+
+
+#: the compressions pandas (and so PyKEEN) reads a triples file in, by suffix, each with the module that undoes it
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+#: compressions whose files only PyKEEN itself reads and checks
+_UNCHECKED = frozenset({".zip", ".zst", ".tar"})
+
+
+def check_triples_file(
+    path: str | os.PathLike[str], *, what: str = "the triples file", error: type[BackfillError] = UnreadableFileError
+) -> None:
+    """Refuse a file of labelled triples that PyKEEN would fail on with a traceback, or read wrongly without a word.
+
+    PyKEEN reads every line as tab-separated labels: a line of two fields ends in an ``IndexError``, a short line
+    gets an empty label, and a fourth field is dropped. Here each line must hold exactly three non-empty labels (head,
+    relation, tail); empty lines are skipped as PyKEEN skips them. Compressed files (``.gz``, ``.bz2``, ``.xz``) are
+    checked after decompression.
+
+    :param path:
+        The triples file.
+    :param what:
+        What the file is, for the error message, e.g. ``"--training"``.
+    :param error:
+        The error class to raise.
+
+    :raises error:
+        If the file cannot be read, is not UTF-8, holds no triple, or has a line that is not three labels; the
+        message names the file and the line.
+    """
+    suffix = pathlib.PurePath(path).suffix.lower()
+    if suffix in _UNCHECKED:
+        return
+    data = read_bytes(path, what=what, error=error)
+    if suffix in _COMPRESSIONS:
+        try:
+            data = importlib.import_module(_COMPRESSIONS[suffix]).decompress(data)
+        except Exception as problem:  # noqa: BLE001 -- each module raises its own error class for corrupt data
+            raise error(f"{what} {_shown(path)} is not a readable {suffix} file: {problem}") from None
+    lines = decode_text(data, path=path, what=what, error=error).split("\n")
+    found = False
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\r")
+        if not line:
+            continue
+        found = True
+        fields = line.split("\t")
+        if len(fields) != 3 or not all(fields):
+            why = f"has {len(fields)} field(s)" if len(fields) != 3 else f"has an empty field {fields.index('') + 1}"
+            raise error(
+                f"{what} {_shown(path)}, line {number}: a triple is three tab-separated labels (head, relation, "
+                f"tail), but this line {why}: {preview(line)}"
+            )
+    if not found:
+        raise error(f"{what} {_shown(path)} holds no triple: write one line of head, relation and tail per triple")

@@ -6,10 +6,12 @@ Each subclasses the built-in exception a caller would catch anyway (:class:`Valu
 
 from __future__ import annotations
 
+from pykeen.nn.representation import InvalidBaseIdsError, MaxIDMismatchError
+
 __all__ = [
     "BackfillError",
-    "InvalidIdsError",  # noqa: F822 - made on first use, see __getattr__
-    "MaxIdMismatchError",  # noqa: F822
+    "InvalidIdsError",
+    "MaxIdMismatchError",
     "IdTypeError",
     "IdOutOfRangeError",
     "ShapeMismatchError",
@@ -36,12 +38,12 @@ class BackfillError(Exception):
     """Base class of all errors raised by pykeen-backfill."""
 
 
-class _InvalidIds(BackfillError, ValueError):
-    """Raised for ids that are duplicated, negative, out of range, or otherwise unusable."""
+class InvalidIdsError(BackfillError, InvalidBaseIdsError):
+    """Raised for ids that are duplicated, negative, out of range, or otherwise unusable.
 
-
-class _MaxIdMismatch(BackfillError, ValueError):
-    """Raised when a part's ``max_id`` is not the number of ids it serves."""
+    It is a :class:`ValueError`, and PyKEEN's :class:`~pykeen.nn.representation.InvalidBaseIdsError`, which code
+    written against PyKEEN's own backfill representation catches.
+    """
 
 
 class IdTypeError(BackfillError, TypeError):
@@ -54,6 +56,14 @@ class IdOutOfRangeError(BackfillError, IndexError):
 
 class ShapeMismatchError(BackfillError, ValueError):
     """Raised when the base, the backfill, or a requested shape disagree."""
+
+
+class MaxIdMismatchError(ShapeMismatchError, MaxIDMismatchError):
+    """Raised when a part's ``max_id`` is not the number of ids it serves.
+
+    It is a :class:`ShapeMismatchError` and PyKEEN's :class:`~pykeen.nn.representation.MaxIDMismatchError`, both of
+    them :class:`ValueError`.
+    """
 
 
 class DtypeMismatchError(ShapeMismatchError):
@@ -130,37 +140,3 @@ class UnreadableFileError(BackfillError, ValueError):
     Readers raise it as a subclass of their own family, e.g. :class:`PretrainedFormatError` for a warm start's files
     and :class:`ConfigError` for a configuration file, so that code catching those keeps working.
     """
-
-
-def _pykeen_error(name: str) -> type[Exception]:
-    """Return PyKEEN's own exception class of that name, where the installed PyKEEN has it, else ``ValueError``."""
-    try:
-        from pykeen.nn import representation
-    except ImportError:  # pragma: no cover - PyKEEN is a dependency
-        return ValueError
-    found = getattr(representation, name, None)
-    return found if isinstance(found, type) and issubclass(found, Exception) else ValueError
-
-
-def _make_lazy(name: str) -> type[Exception]:
-    if name == "InvalidIdsError":
-        # code written against PyKEEN's BackfillRepresentation catches InvalidBaseIdsError
-        bases: tuple[type, ...] = (_InvalidIds, _pykeen_error("InvalidBaseIdsError"))
-        doc = _InvalidIds.__doc__
-    else:
-        # ShapeMismatchError is what this package raised before; MaxIDMismatchError is what PyKEEN raises
-        bases = (ShapeMismatchError, _MaxIdMismatch, _pykeen_error("MaxIDMismatchError"))
-        doc = _MaxIdMismatch.__doc__
-    # a base that is already in the tree (ValueError, where PyKEEN lacks the class) must not be listed twice
-    unique = tuple(base for i, base in enumerate(bases) if not any(issubclass(b, base) for b in bases[:i]))
-    return type(name, unique, {"__doc__": doc, "__module__": __name__})
-
-
-def __getattr__(name: str) -> type[Exception]:
-    # the classes that derive from PyKEEN's are made on first use: importing PyKEEN (and torch) takes seconds, which
-    # the command line's start-up and `import pykeen_backfill.errors` should not pay
-    if name in ("InvalidIdsError", "MaxIdMismatchError"):
-        cls = _make_lazy(name)
-        globals()[name] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -129,6 +129,19 @@ def test_lower_layers_never_import_higher_ones() -> None:
     assert not upward
 
 
+def test_the_model_matrix_is_no_part_of_the_package() -> None:
+    # a test harness and docs generator (tests/model_matrix.py): no module of the package may reach it
+    assert not any(name.rpartition(".")[2] in ("matrix", "model_matrix") for name in MODULES)
+    reaching = [
+        module
+        for module, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        and any("matrix" in name for name in [getattr(node, "module", None) or "", *(a.name for a in node.names)])
+    ]
+    assert not reaching
+
+
 def test_no_module_is_longer_than_400_lines() -> None:
     long = {module: n for module, path in MODULES.items() if (n := len(path.read_text().splitlines())) > 400}
     assert not long

@@ -86,6 +86,11 @@ def test_unreadable_config_is_one_line_and_exit_2(tmp_path: pathlib.Path, name: 
             ' "entity_representations_kwargs": {"base_ids": [3, 14]}}}',
             "14",
         ),
+        (
+            '{"dataset": "nations", "model": "TransE", "model_kwargs": {"entity_representations_kwargs": '
+            '{"base_ids": [3, 4]}}}',
+            'add entity_representations: "backfill"',
+        ),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(tmp_path: pathlib.Path, pipeline: str, message: str) -> None:

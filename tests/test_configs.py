@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import pickle
 import subprocess
 import sys
 
@@ -18,9 +19,9 @@ from pykeen_backfill.experiments import (
     check_config,
     load_config,
     merge_representation_kwargs,
-    merged_representation_kwargs,
     pipeline_from_config,
     split_representation_kwargs,
+    with_representation_kwargs,
 )
 
 ENTITY_KWARGS = dict(base_ids=[3, 0, 7], base_kwargs=dict(shape=8))
@@ -73,20 +74,23 @@ def test_merge_lets_the_user_win_like_distmult() -> None:
         entity_representations_kwargs=ENTITY_KWARGS,
         random_seed=1,
     )
-    with merged_representation_kwargs(entity=ENTITY_KWARGS):
-        merged = DistMult(triples_factory=factory, embedding_dim=8, entity_representations="backfill", random_seed=1)
+    merging = with_representation_kwargs(DistMult, entity=ENTITY_KWARGS)
+    merged = merging(triples_factory=factory, embedding_dim=8, entity_representations="backfill", random_seed=1)
+    assert type(merged) is DistMult
     assert str(merged) == str(native)
     native_state, merged_state = native.state_dict(), merged.state_dict()
     assert native_state.keys() == merged_state.keys()
     assert all(torch.equal(native_state[key], merged_state[key]) for key in native_state)
 
 
-def test_merge_gives_transe_the_users_kwargs_and_ends_with_the_block() -> None:
+def test_merge_gives_transe_the_users_kwargs_and_changes_nothing_of_pykeen() -> None:
     factory = Nations().training
-    original = ERModel.__dict__["_build_representations"]
-    with merged_representation_kwargs(entity=dict(base_ids=[2, 4])):
-        model = TransE(triples_factory=factory, embedding_dim=6, entity_representations="backfill")
-    assert ERModel.__dict__["_build_representations"] is original
+    before = {cls: dict(vars(cls)) for cls in (ERModel, TransE)}
+    model = with_representation_kwargs(TransE, entity=dict(base_ids=[2, 4]))(
+        triples_factory=factory, embedding_dim=6, entity_representations="backfill"
+    )
+    assert {cls: dict(vars(cls)) for cls in (ERModel, TransE)} == before
+    assert type(model) is TransE
     entities = model.entity_representations[0]
     assert isinstance(entities, BackfillRepresentation)
     # TransE's own defaults still arrive where the user said nothing: its shape, and its constrainer on the backfill
@@ -100,11 +104,19 @@ def test_merge_gives_transe_the_users_kwargs_and_ends_with_the_block() -> None:
         )
 
 
-def test_merge_is_undone_after_an_error() -> None:
-    original = ERModel.__dict__["_build_representations"]
-    with pytest.raises(RuntimeError), merged_representation_kwargs(entity={}):
-        raise RuntimeError("boom")
-    assert ERModel.__dict__["_build_representations"] is original
+def test_a_merged_model_pickles_and_reloads_as_the_models_own_class() -> None:
+    model = with_representation_kwargs(TransE, relation=dict(initializer="zeros"))(
+        triples_factory=Nations().training, embedding_dim=4
+    )
+    assert not model.relation_representations[0](indices=None).any()
+    again = pickle.loads(pickle.dumps(model))
+    assert type(again) is TransE
+    assert torch.equal(again.relation_representations[0](indices=None), model.relation_representations[0](indices=None))
+
+
+def test_merge_refuses_what_is_not_an_ermodel_class() -> None:
+    with pytest.raises(TypeError, match="model must be a subclass of ERModel, but is 'TransE'"):
+        with_representation_kwargs("TransE", entity={})
 
 
 @pytest.mark.parametrize(
@@ -194,6 +206,25 @@ BAD_CONFIGS = [
     (
         dict(pipeline=dict(dataset="nations", model="TransE", model_kwargs=dict(entity_representations_kwargs=3))),
         "entity_representations_kwargs must be a mapping or a list of mappings, but is 3",
+    ),
+    (
+        dict(
+            pipeline=dict(
+                dataset="nations", model="TransE", model_kwargs=dict(entity_representations_kwargs=ENTITY_KWARGS)
+            )
+        ),
+        r"entity_representations_kwargs in the config gives \['base_ids', 'base_kwargs'\], which only the backfill "
+        r'representation takes, .* add entity_representations: "backfill" to pipeline.model_kwargs',
+    ),
+    (
+        dict(
+            pipeline=dict(
+                dataset="nations",
+                model="RGCN",
+                model_kwargs=dict(relation_representations_kwargs=[dict(sources=[], shape=8)]),
+            )
+        ),
+        r"gives \['sources'\], .* add relation_representations: \"backfill\"",
     ),
 ]
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import pathlib
+import pickle
 import re
+import subprocess
+import sys
 from typing import Any
 
 import numpy
 import pytest
 import torch
 from pykeen.nn import Embedding, representation_resolver
+from pykeen.nn import representation as pykeen_representation
 from pykeen.pipeline import pipeline
 
-from pykeen_backfill import BackfillRepresentation
+from pykeen_backfill import BackfillRepresentation, errors
 from pykeen_backfill.errors import (
     BackfillError,
     IdOutOfRangeError,
@@ -124,6 +128,53 @@ def test_constructor_accepts_integer_ids_in_any_container(base_ids: Any) -> None
 def test_our_errors_are_backfill_errors() -> None:
     with pytest.raises(BackfillError):
         BackfillRepresentation(max_id=10, base_ids=[1.5], shape=4)
+
+
+#: every public error and the built-in (and PyKEEN's) exception a caller catches it as
+FITTING_BASES: dict[str, tuple[type[Exception], ...]] = {
+    "InvalidIdsError": (ValueError, pykeen_representation.InvalidBaseIdsError),
+    "MaxIdMismatchError": (ValueError, ShapeMismatchError, pykeen_representation.MaxIDMismatchError),
+    "IdTypeError": (TypeError,),
+    "IdOutOfRangeError": (IndexError,),
+    "InvalidPartError": (TypeError,),
+    "UnknownRepresentationError": (KeyError,),
+    "UnknownKeywordError": (TypeError,),
+    "RepresentationIndexError": (IndexError,),
+    "ConfigError": (ValueError,),
+    "NoEntityVectorsError": (ValueError, errors.ConfigError),
+    "OptionTypeError": (TypeError,),
+    "OptionValueError": (ValueError,),
+    "UnreadableFileError": (ValueError,),
+}
+
+
+@pytest.mark.parametrize("name", errors.__all__)
+def test_every_error_is_a_plain_class_of_the_module(name: str) -> None:
+    # defined by a class statement of the module: present before any attribute access, and picklable by name
+    assert name in vars(errors)
+    cls = vars(errors)[name]
+    assert cls.__module__ == errors.__name__ and cls.__qualname__ == name
+    assert issubclass(cls, BackfillError)
+    for base in FITTING_BASES.get(name, ()):
+        assert issubclass(cls, base), (name, base)
+    error = pickle.loads(pickle.dumps(cls("message")))
+    assert type(error) is cls and error.args == ("message",)
+
+
+def test_the_errors_exist_from_the_import_on_and_the_command_line_stays_light() -> None:
+    code = (
+        "import sys, pykeen_backfill.cli\n"
+        "light = 'pykeen' not in sys.modules\n"
+        "import pykeen_backfill.errors as errors\n"
+        "print(light, sorted(set(errors.__all__) - set(vars(errors))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == ["True", "[]"]
+
+
+def test_code_written_against_pykeen_catches_our_id_errors() -> None:
+    with pytest.raises(pykeen_representation.InvalidBaseIdsError, match="base_ids must not repeat ids"):
+        BackfillRepresentation(max_id=10, base_ids=[1, 1], shape=4)
 
 
 def test_unknown_representation_error_reads_as_plain_text() -> None:

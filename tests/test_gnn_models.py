@@ -15,7 +15,7 @@ from pykeen.nn import init
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.cli import main
 from pykeen_backfill.errors import ConfigError, NoEntityVectorsError
-from pykeen_backfill.experiments import check_config, merged_representation_kwargs, pipeline_from_config
+from pykeen_backfill.experiments import check_config, pipeline_from_config, with_representation_kwargs
 
 FAST = dict(
     training_kwargs=dict(num_epochs=1, batch_size=512, use_tqdm=False),
@@ -62,11 +62,11 @@ def test_rgcn_backfills_the_message_passing_input() -> None:
 def test_rgcn_in_python_with_the_merge() -> None:
     """Without a configuration: the hint cannot go to RGCN itself, which names its own entity representations."""
     factory = get_dataset(dataset="nations").training
-    with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=KNOWN)):
-        model = RGCN(triples_factory=factory, embedding_dim=8, num_layers=1)
+    merging = with_representation_kwargs(RGCN, entity_representations="backfill", entity=dict(base_ids=KNOWN))
+    model = merging(triples_factory=factory, embedding_dim=8, num_layers=1)
     entities = model.entity_representations[0].entity_embeddings
     assert isinstance(entities, BackfillRepresentation) and entities.base_ids.tolist() == KNOWN
-    # outside the block, RGCN is built as usual
+    # RGCN itself is built as usual
     plain = RGCN(triples_factory=factory, embedding_dim=8, num_layers=1)
     assert not any(isinstance(m, BackfillRepresentation) for m in plain.modules())
 
@@ -115,8 +115,9 @@ def test_nodepiece_refused_through_the_cli(tmp_path: pathlib.Path) -> None:
 def test_nodepiece_in_python_with_the_merge_is_refused_not_a_type_error() -> None:
     factory = get_dataset(dataset="nations", dataset_kwargs=dict(create_inverse_triples=True)).training
     with pytest.raises(NoEntityVectorsError, match="tokens"):
-        with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=KNOWN)):
-            NodePiece(triples_factory=factory, embedding_dim=8)
+        with_representation_kwargs(NodePiece, entity_representations="backfill", entity=dict(base_ids=KNOWN))(
+            triples_factory=factory, embedding_dim=8
+        )
 
 
 def test_cooccurrencefiltered_forwards_keywords_to_its_base_model() -> None:
@@ -137,8 +138,9 @@ def test_compgcn_in_python_with_the_merge_says_where_the_hint_goes() -> None:
 
     factory = get_dataset(dataset="nations", dataset_kwargs=dict(create_inverse_triples=True)).training
     with pytest.raises(ConfigError, match="encoder_kwargs"):
-        with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=KNOWN)):
-            CompGCN(triples_factory=factory, embedding_dim=8)
+        with_representation_kwargs(CompGCN, entity_representations="backfill", entity=dict(base_ids=KNOWN))(
+            triples_factory=factory, embedding_dim=8
+        )
     # as the message says, without anything of ours
     model = CompGCN(
         triples_factory=factory,

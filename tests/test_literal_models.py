@@ -17,7 +17,7 @@ from pykeen.triples import TriplesNumericLiteralsFactory
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.cli import main
 from pykeen_backfill.errors import ConfigError
-from pykeen_backfill.experiments import check_config, merged_representation_kwargs, pipeline_from_config
+from pykeen_backfill.experiments import check_config, pipeline_from_config, with_representation_kwargs
 
 KNOWN = [3, 0, 7, 11]
 
@@ -80,8 +80,11 @@ def test_literal_model_trains_with_a_frozen_base(
 
 
 def test_literal_model_in_python_with_the_merge(factories: dict[str, TriplesNumericLiteralsFactory]) -> None:
-    with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=KNOWN)):
-        model = DistMultLiteral(triples_factory=factories["training"], embedding_dim=8)
+    merging = with_representation_kwargs(
+        DistMultLiteral, entity_representations="backfill", entity=dict(base_ids=KNOWN)
+    )
+    model = merging(triples_factory=factories["training"], embedding_dim=8)
+    assert type(model) is DistMultLiteral
     entities = model.entity_representations[0].base[0]
     assert isinstance(entities, BackfillRepresentation) and entities.shape == (8,)
     # the model's own initializer and size reach the backfill

@@ -9,9 +9,8 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from model_matrix import Outcome, model_keys, render_table, try_model
 from pykeen.models import model_resolver
-
-from pykeen_backfill.experiments.matrix import Outcome, model_keys, render_table, try_model
 
 DOCS = pathlib.Path(__file__).parent.parent / "docs" / "models.rst"
 
@@ -46,5 +45,5 @@ def test_docs_table_is_current(outcomes: list[Outcome]) -> None:
     if f"PyKEEN {pykeen.get_version()}'s" not in DOCS.read_text(encoding="utf-8"):
         pytest.skip(f"docs/models.rst was generated with another PyKEEN version than {pykeen.get_version()}")
     assert DOCS.read_text(encoding="utf-8") == render_table(outcomes), (
-        "docs/models.rst is stale: python -m pykeen_backfill.experiments.matrix docs/models.rst"
+        "docs/models.rst is stale: python tests/model_matrix.py docs/models.rst"
     )

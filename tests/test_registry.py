@@ -135,3 +135,14 @@ def test_the_package_import_stays_light() -> None:
     )
     assert result.stdout.strip() == "[]", result.stdout
     assert pykeen_backfill.__version__
+
+
+def test_a_new_key_is_registered_with_its_declared_synonyms_and_never_shadows_one() -> None:
+    declared = type("ThirdPartyRepresentation", (Embedding,), {"__module__": "third.party", "synonyms": ("tpr",)})
+    resolver = _fresh_resolver()
+    assert _register(resolver, _contribution(declared, "third"), strict=True)
+    assert resolver.lookup("thirdparty") is declared and resolver.lookup("tpr") is declared
+    taken = type("Tpr", (Embedding,), {"__module__": "fourth.party"})
+    with pytest.raises(PluginConflictError, match=r"'tpr' is a synonym of third\.party\.ThirdPartyRepresentation"):
+        _register(resolver, _contribution(taken, "fourth"), strict=True)
+    assert resolver.lookup("tpr") is declared

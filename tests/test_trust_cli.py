@@ -6,6 +6,7 @@ under a regular file, or under ``/proc``, which nobody can write to.
 
 from __future__ import annotations
 
+import gzip
 import pathlib
 from typing import Any
 
@@ -173,3 +174,51 @@ def test_a_writable_directory_in_a_read_only_parent(tmp_path: pathlib.Path, monk
         (staging / "half.pkl").write_text("half")
         raise KeyboardInterrupt
     assert sorted(path.name for path in out.iterdir()) == ["mine.txt", "results.json"]
+
+
+#: malformed training files, as bytes, and what the one line of the error says about them
+MALFORMED_TRIPLES = [
+    (
+        "two_columns.tsv",
+        b"brazil\tembassy\nusa\tembassy\n",
+        r"line 1: .* has 2 field\(s\): 'brazil\\tembassy'",
+    ),
+    ("one_column.tsv", b"brazil\n", r"line 1: .* has 1 field\(s\)"),
+    ("four_columns.tsv", b"brazil\tembassy\tusa\t1990\n", r"line 1: .* has 4 field\(s\)"),
+    ("short_second_line.tsv", b"brazil\tembassy\tusa\nusa\tembassy\n", r"line 2: .* has 2 field\(s\)"),
+    ("empty_label.tsv", b"brazil\tembassy\t\n", r"line 1: .* has an empty field 3"),
+    ("empty.tsv", b"", r"holds no triple"),
+    ("latin1.tsv", b"brazil\tembassy\tS\xe3o Tom\xe9\n", r"is not UTF-8 text: byte b'\\xe3' at line 1"),
+    ("two_columns.tsv.gz", gzip.compress(b"brazil\tembassy\tusa\nusa\tembassy\n"), r"line 2: .* 2 field"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), MALFORMED_TRIPLES, ids=[m[0] for m in MALFORMED_TRIPLES])
+def test_plan_refuses_a_malformed_training_file_in_one_line(
+    name: str, content: bytes, message: str, old_nations_run: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    import re
+
+    training = tmp_path / name
+    training.write_bytes(content)
+    result = CliRunner().invoke(main, ["plan", "--pretrained", str(old_nations_run), "--training", str(training)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    (line,) = result.output.strip().splitlines()
+    assert repr(str(training)) in line and re.search(message, line), line
+
+
+def test_plan_with_a_two_column_file_exits_2_in_a_fresh_interpreter(
+    old_nations_run: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    import subprocess
+    import sys
+
+    training = tmp_path / "two_columns.tsv"
+    training.write_text("brazil\tembassy\n", encoding="utf-8")
+    command = "from pykeen_backfill.cli import main; main()"
+    arguments = ["plan", "--pretrained", str(old_nations_run), "--training", str(training)]
+    done = subprocess.run(
+        [sys.executable, "-c", command, *arguments], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("Error: the triples file"), done.stderr

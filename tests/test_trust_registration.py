@@ -127,3 +127,32 @@ def test_the_switch_leaves_pykeen_as_it_is(tmp_path) -> None:
     # an explicit import still registers
     reports = _probe(["import pykeen_backfill"], tmp_path, PYKEEN_BACKFILL_AUTOLOAD="0")
     assert reports["import pykeen_backfill"]["class"] == OURS
+
+
+#: records every write of an import-system flag on a module spec made outside the import system itself
+_SPEC_SPY = r"""
+import json, sys
+from importlib.machinery import ModuleSpec
+
+writes = []
+
+def spy(spec, name, value):
+    writer = sys._getframe(1).f_globals.get("__name__")
+    if name.startswith("_") and not writer.startswith("importlib."):
+        writes.append(f"{writer} wrote {spec.name}.__spec__.{name}")
+    object.__setattr__(spec, name, value)
+
+ModuleSpec.__setattr__ = spy
+import pykeen_backfill.warm_start
+from pykeen.nn import representation_resolver
+cls = representation_resolver.lookup("backfill")
+print(json.dumps({"class": f"{cls.__module__}.{cls.__qualname__}", "writes": writes}))
+"""
+
+
+def test_registration_leaves_the_import_systems_flags_alone(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SPEC_SPY], capture_output=True, text=True, timeout=300, cwd=tmp_path, check=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"class": OURS, "writes": []}

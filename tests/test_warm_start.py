@@ -19,7 +19,7 @@ from pykeen.triples import TriplesFactory
 
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.cli import main
-from pykeen_backfill.errors import ShapeMismatchError
+from pykeen_backfill.errors import DuplicateLabelsError, ShapeMismatchError
 from pykeen_backfill.warm_start import (
     NoSharedLabelsError,
     PretrainedSource,
@@ -349,3 +349,42 @@ def test_warm_start_options_without_pretrained_are_refused(old_run, nations: Tri
         BackfillRepresentation(max_id=nations.num_entities, pretrained=result)
     with pytest.raises(ShapeMismatchError, match="14 entity labels, but the representation has 15 rows"):
         BackfillRepresentation(max_id=15, pretrained=result, labels="nations")
+
+
+def _run_on(labels: list[str]) -> PipelineResult:
+    """A one-epoch run on a tiny graph whose entities carry the given labels."""
+    triples = numpy.asarray([[labels[i], "near", labels[(i + 1) % len(labels)]] for i in range(len(labels))])
+    factory = TriplesFactory.from_labeled_triples(triples)
+    return pipeline(
+        training=factory,
+        testing=factory,
+        model="DistMult",
+        model_kwargs=dict(embedding_dim=4),
+        training_kwargs=dict(num_epochs=1, batch_size=8, use_tqdm=False),
+        evaluation_kwargs=dict(batch_size=8, use_tqdm=False),
+        random_seed=0,
+    )
+
+
+def test_labels_that_differ_only_in_unicode_normalisation_match() -> None:
+    import unicodedata
+
+    composed = [unicodedata.normalize("NFC", label) for label in ("São Tomé", "Curaçao", "Malmö")]
+    decomposed = [unicodedata.normalize("NFD", label) for label in composed]
+    assert composed != decomposed
+    result = _run_on(decomposed)
+    new_space = {label: i for i, label in enumerate([*composed, "Oslo"])}
+    rep = BackfillRepresentation(max_id=4, pretrained=result, labels=new_space)
+    assert sorted(rep.base_ids.tolist()) == [0, 1, 2]
+    old = result.model.entity_representations[0](indices=None).detach()
+    old_ids = [result.training.entity_to_id[label] for label in decomposed]
+    # each composed label gets the vector its decomposed spelling learned
+    assert torch.equal(rep(indices=torch.arange(3)).detach(), old[old_ids])
+
+
+def test_two_labels_of_one_side_that_normalise_alike_are_refused_with_escapes() -> None:
+    import unicodedata
+
+    result = _run_on([unicodedata.normalize("NFD", "São"), unicodedata.normalize("NFC", "São"), "Oslo"])
+    with pytest.raises(DuplicateLabelsError, match=r"'Sa\\u0303o' and 'S\\xe3o' are both 'S\\xe3o'"):
+        BackfillRepresentation(max_id=2, pretrained=result, labels={"São": 0, "Oslo": 1})

@@ -16,8 +16,6 @@ from collections.abc import Iterator
 
 import click
 
-from ..errors import BackfillError
-
 __all__ = ["UserError", "checked_output", "default_directory", "staged_output", "user_errors"]
 
 
@@ -36,12 +34,17 @@ def user_errors() -> Iterator[None]:
     """Turn the errors of pykeen-backfill, all of which name what to fix, and file system errors into a UserError."""
     try:
         yield
-    except BackfillError as error:
-        raise UserError(str(error)) from None
-    except OSError as error:
-        # a full disk or a directory that vanished: the user can act on the path and the reason
-        where = f": {error.filename}" if error.filename else ""
-        raise UserError(f"{error.strerror or error}{where}") from None
+    except Exception as error:
+        # imported only once something failed: the errors derive from PyKEEN's, and `--help` must not load PyKEEN
+        from ..errors import BackfillError
+
+        if isinstance(error, BackfillError):
+            raise UserError(str(error)) from None
+        if isinstance(error, OSError):
+            # a full disk or a directory that vanished: the user can act on the path and the reason
+            where = f": {error.filename}" if error.filename else ""
+            raise UserError(f"{error.strerror or error}{where}") from None
+        raise
 
 
 def default_directory(config: pathlib.Path) -> pathlib.Path:

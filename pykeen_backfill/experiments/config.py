@@ -165,6 +165,7 @@ def _check_model(kwargs: Mapping[str, Any], *, source: str) -> None:
         )
     for target in REPRESENTATION_KWARGS:
         _check_representation_hints(model_kwargs.get(f"{target}_representations"), target=target, source=source)
+        _check_backfill_kwargs_have_their_hint(model_kwargs, target=target, source=source)
 
 
 def _accepted_model_keywords(model_cls: type, model_kwargs: Mapping[str, Any]) -> frozenset[str] | None:
@@ -215,7 +216,6 @@ def _is_known_dataset(name: str) -> bool:
 
 def model_class(model: Any, interaction: Any, *, source: str) -> type:
     """Return the model class a pipeline builds from ``model`` or ``interaction``, named as in the config."""
-    """Return the model class a pipeline builds from ``model`` or ``interaction``, named as in the config."""
     from pykeen.models import ERModel, model_resolver
     from pykeen.nn.modules import interaction_resolver
 
@@ -248,6 +248,35 @@ def _check_representation_hints(hints: Any, *, target: Target, source: str) -> N
     # one hint, or a list of them, one per representation
     for hint in hints if isinstance(hints, list) else [hints]:
         _lookup(representation_resolver, hint, key=f"pipeline.model_kwargs.{target}_representations", source=source)
+
+
+def _check_backfill_kwargs_have_their_hint(model_kwargs: Mapping[str, Any], *, target: Target, source: str) -> None:
+    """Refuse keyword arguments only a backfill takes where no hint names the backfill.
+
+    Without a hint, PyKEEN builds the model's default representation from them, which fails with a bare
+    ``TypeError``. The hint is not filled in: the keyword arguments alone do not say which representation the user
+    meant (PyKEEN's own backfill takes ``base_ids`` too), and a configuration should read as what it runs.
+    """
+    from pykeen.nn import Embedding
+
+    from ..representation import BackfillRepresentation
+    from ..representation.kwargs import keywords_accepted_by
+
+    hint_key, kwargs_key = f"{target}_representations", REPRESENTATION_KWARGS[target]
+    given = model_kwargs.get(kwargs_key)
+    if model_kwargs.get(hint_key) is not None or given is None:
+        return
+    ours = (keywords_accepted_by(BackfillRepresentation) or frozenset()) - (keywords_accepted_by(Embedding) or set())
+    # one mapping, or one per representation; anything else is refused where the keyword arguments are prepared
+    mappings = [given] if isinstance(given, Mapping) else list(given) if isinstance(given, (list, tuple)) else []
+    mappings = [mapping for mapping in mappings if isinstance(mapping, Mapping)]
+    found = sorted({str(key) for mapping in mappings for key in mapping if key in ours})
+    if found:
+        raise ConfigError(
+            f"pipeline.model_kwargs.{kwargs_key} in {source} gives {preview(found)}, which only the backfill "
+            f"representation takes, but no {hint_key} names it, so the model would build its default representation "
+            f'and fail on them: add {hint_key}: "backfill" to pipeline.model_kwargs'
+        )
 
 
 def config_dataset(pipeline_kwargs: Mapping[str, Any]) -> Dataset:

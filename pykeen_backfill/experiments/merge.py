@@ -4,30 +4,34 @@
 PyKEEN's models (TransE, ComplEx, RotatE, ...) and the ``interaction`` + ``dimensions`` form pass their own
 ``entity_representations_kwargs`` to :class:`~pykeen.models.ERModel` and fail with "got multiple values for keyword
 argument 'entity_representations_kwargs'". This module takes the user's representation keyword arguments out of
-``model_kwargs`` and, only while the pipeline runs (see :func:`merged_representation_kwargs`), merges them over the
-defaults the model injects, the user's keys winning, exactly as DistMult does natively.
+``model_kwargs`` and builds the model through :func:`with_representation_kwargs`: a subclass of the model's class that
+receives what the model passes to :class:`~pykeen.models.ERModel`'s constructor, merges the user's keyword arguments
+over it (the user's keys winning, exactly as DistMult does natively), and hands the result on. Nothing of PyKEEN is
+changed: a model built in any other way is built as usual, and a model built this way is an instance of the model's
+own class.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..checks import preview
-from ..errors import ConfigError
+from ..errors import ConfigError, OptionTypeError
 from .config import REPRESENTATION_KWARGS, Target, config_dataset, model_class
 from .routes import entity_model_class, place_entity_representation, route_model_kwargs
+
+if TYPE_CHECKING:
+    from pykeen.models import Model
 
 __all__ = [
     "OneOrManyKwargs",
     "merge_representation_kwargs",
-    "merged_representation_kwargs",
+    "prepare_pipeline_kwargs",
     "prepare_representation_kwargs",
     "split_representation_kwargs",
+    "with_representation_kwargs",
 ]
 
 #: a mapping of keyword arguments, or one per representation
@@ -81,7 +85,7 @@ def split_representation_kwargs(
 
     :return:
         A pair of the pipeline keyword arguments without them (the input is not modified), and the keyword arguments
-        of :func:`merged_representation_kwargs`: the prepared keyword arguments by target (see
+        of :func:`with_representation_kwargs`: the prepared keyword arguments by target (see
         :func:`prepare_representation_kwargs`), and the entity representation hint where the model cannot take it
         itself (see :func:`~pykeen_backfill.experiments.routes.route_model_kwargs`).
     """
@@ -150,39 +154,36 @@ def merge_representation_kwargs(
     return [{**(i or {}), **u} for i, u in zip(injected_list, user_list, strict=True)]
 
 
-#: the user's representation kwargs of the run in progress in this context; None outside of a run
-_PENDING: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
-    "pykeen_backfill_pending_representation_kwargs", default=None
-)
-_PATCH_LOCK = threading.Lock()
-_patch_users = 0
-_original_build: Any = None
-
-
-@contextlib.contextmanager
-def merged_representation_kwargs(
+def with_representation_kwargs(
+    model: type[Model],
+    *,
     entity: OneOrManyKwargs | None = None,
     relation: OneOrManyKwargs | None = None,
     entity_representations: Any = None,
-) -> Iterator[None]:
-    """Merge representation keyword arguments into every :class:`~pykeen.models.ERModel` built inside the block.
+) -> type[Model]:
+    """Return a class that builds ``model`` with representation keyword arguments merged over the model's own.
 
-    Inside the block, when a model builds its entity (relation) representations, ``entity`` (``relation``) is merged
-    over the keyword arguments the model passes, see :func:`merge_representation_kwargs`. So a model that refuses
-    ``entity_representations_kwargs`` in its constructor can be built without them, and still gets them::
+    Calling the returned class builds an instance of ``model`` itself, as ``model`` would be built from the same
+    arguments, except that ``entity`` (``relation``) is merged over the keyword arguments the model gives its entity
+    (relation) representations, see :func:`merge_representation_kwargs`. So a model that refuses
+    ``entity_representations_kwargs`` in its constructor still gets them::
 
-        with merged_representation_kwargs(entity=dict(base_ids=[0, 1, 2])):
-            model = TransE(triples_factory=factory, entity_representations="backfill")
+        model = with_representation_kwargs(TransE, entity=dict(base_ids=[0, 1, 2]))(
+            triples_factory=factory, entity_representations="backfill"
+        )
 
     With ``entity_representations``, the entity representations are built from this hint, placed where the model
     keeps its per-entity vectors (see :mod:`.routes`). Models that build their entity representations on top of such
     vectors (RGCN's message passing, the literal models) cannot be given it themselves::
 
-        with merged_representation_kwargs(entity_representations="backfill", entity=dict(base_ids=[0, 1, 2])):
-            model = RGCN(triples_factory=factory, embedding_dim=32)
+        model = with_representation_kwargs(RGCN, entity_representations="backfill", entity=dict(base_ids=[0, 1, 2]))(
+            triples_factory=factory, embedding_dim=32
+        )
 
-    Outside the block, in other threads and in other :mod:`contextvars` contexts, models are built as usual.
+    The returned class can be given to :func:`pykeen.pipeline.pipeline` as its ``model``.
 
+    :param model:
+        A subclass of :class:`~pykeen.models.ERModel`.
     :param entity:
         The user's keyword arguments for entity representations.
     :param relation:
@@ -190,70 +191,114 @@ def merged_representation_kwargs(
     :param entity_representations:
         A hint for the entity representations, for a model that is not given it itself.
 
-    :yields: nothing; the merge applies while the block runs.
+    :return:
+        A subclass of ``model`` whose instances are, once built, instances of ``model`` itself.
+
+    :raises OptionTypeError:
+        If ``model`` is not a subclass of :class:`~pykeen.models.ERModel`; a :class:`TypeError`.
     """
-    pending: dict[str, Any] = {}
-    if entity_representations is not None:
-        pending["entity_representations"] = entity_representations
-    if entity is not None:
-        pending["entity"] = entity
-    if relation is not None:
-        pending["relation"] = relation
-    token = _PENDING.set(pending)
-    _install_patch()
-    try:
-        yield
-    finally:
-        _remove_patch()
-        _PENDING.reset(token)
-
-
-def _install_patch() -> None:
-    global _patch_users, _original_build
     from pykeen.models import ERModel
 
-    with _PATCH_LOCK:
-        if _patch_users == 0:
-            _original_build = ERModel.__dict__["_build_representations"]
-            ERModel._build_representations = _build_with_user_kwargs  # type: ignore[method-assign]
-        _patch_users += 1
+    if not (isinstance(model, type) and issubclass(model, ERModel)):
+        raise OptionTypeError(f"model must be a subclass of ERModel, but is {preview(model)}")
+    merging = _merging_class()
+    # the merging class goes between the model's classes and ERModel, where the model's call to ERModel arrives
+    bases = (merging,) if model is ERModel else (model, merging)
+    pending = {"entity": entity, "relation": relation, "entity_representations": entity_representations}
+    namespace = {"__doc__": model.__doc__, "__module__": __name__, "built": model, "pending": pending}
+    return type(model.__name__, bases, namespace)
 
 
-def _remove_patch() -> None:
-    global _patch_users, _original_build
-    from pykeen.models import ERModel
+def prepare_pipeline_kwargs(pipeline_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Return keyword arguments of :func:`pykeen.pipeline.pipeline` that build the model with the user's own.
 
-    with _PATCH_LOCK:
-        _patch_users -= 1
-        if _patch_users == 0:
-            ERModel._build_representations = _original_build  # type: ignore[method-assign]
-            _original_build = None
+    The user's representation keyword arguments are taken out of ``model_kwargs`` (see
+    :func:`split_representation_kwargs`) and the model is given as a class of :func:`with_representation_kwargs`
+    that merges them, also where the pipeline names an ``interaction`` (with its ``dimensions``) or a
+    :class:`~pykeen.models.CooccurrenceFilteredModel`, whose ``base`` builds the representations.
 
+    :param pipeline_kwargs:
+        The ``pipeline`` entry of a configuration, or the keyword arguments of a pipeline; not modified.
 
-def _build_with_user_kwargs(
-    self: Any,
-    triples_factory: Any,
-    representations: Any = None,
-    representations_kwargs: Any = None,
-    label: Target = "entity",
-    **kwargs: Any,
-) -> Any:
-    pending = _PENDING.get() or {}
+    :return:
+        The pipeline's keyword arguments; as given where there is nothing to merge.
 
-    def merge(injected: OneOrManyKwargs | None) -> OneOrManyKwargs | None:
-        return merge_representation_kwargs(injected, pending.get(label), target=label)
+    :raises ConfigError:
+        If the model is given already built, so that representation keyword arguments cannot reach it.
+    """
+    from pykeen.models import CooccurrenceFilteredModel, make_model_cls, model_resolver
 
-    if label == "entity":
-        representations, representations_kwargs = place_entity_representation(
-            representations, representations_kwargs, hint=pending.get("entity_representations"), merge=merge
+    pipeline_kwargs, user = split_representation_kwargs(pipeline_kwargs)
+    if not user:
+        return pipeline_kwargs
+    if pipeline_kwargs.get("interaction") is not None:
+        built = {key: pipeline_kwargs.pop(key, None) for key in ("interaction", "interaction_kwargs", "dimensions")}
+        pipeline_kwargs["model"] = make_model_cls(**built)
+    model_kwargs = dict(pipeline_kwargs.get("model_kwargs") or {})
+    key, hint, where = "model", pipeline_kwargs.get("model"), pipeline_kwargs
+    model_cls = model_resolver.lookup(hint) if isinstance(hint, (str, type)) else type(hint)
+    if issubclass(model_cls, CooccurrenceFilteredModel):
+        # its own keyword arguments build its base model, which builds the representations
+        key, hint, where = "base", model_kwargs.get("base", _default_base(model_cls)), model_kwargs
+    if not isinstance(hint, (str, type)):
+        raise ConfigError(
+            f"{key}={preview(hint)} is built already: its representation keyword arguments "
+            f"{sorted(REPRESENTATION_KWARGS[target] for target in user if target in REPRESENTATION_KWARGS)} cannot "
+            "reach it; give the model by name or class"
         )
-    else:
-        representations_kwargs = merge(representations_kwargs)
-    return _original_build(
-        self,
-        triples_factory=triples_factory,
-        representations=representations,
-        representations_kwargs=representations_kwargs,
-        label=label,
-        **kwargs,
-    )
+    where[key] = with_representation_kwargs(model_resolver.lookup(hint), **user)
+    pipeline_kwargs["model_kwargs"] = model_kwargs
+    return pipeline_kwargs
+
+
+def _default_base(model_cls: type) -> Any:
+    import inspect
+
+    return inspect.signature(model_cls.__init__).parameters["base"].default
+
+
+@functools.cache
+def _merging_class() -> type:
+    """Define the class that merges, once PyKEEN is imported: it derives from ERModel."""
+    from pykeen.models import ERModel
+
+    class MergingERModel(ERModel):
+        """Merges the user's part over what a model passes to :class:`~pykeen.models.ERModel`, and hands it on.
+
+        Each class of :func:`with_representation_kwargs` derives from the model and from this class.
+        """
+
+        #: the model class the user asked for
+        built: ClassVar[type]
+        #: the user's keyword arguments by target, and the entity hint
+        pending: ClassVar[Mapping[str, Any]]
+
+        def __init__(
+            self,
+            *,
+            entity_representations: Any = None,
+            entity_representations_kwargs: Any = None,
+            relation_representations_kwargs: Any = None,
+            **kwargs: Any,
+        ) -> None:
+            pending = type(self).pending
+
+            def merge(injected: OneOrManyKwargs | None, label: Target = "entity") -> OneOrManyKwargs | None:
+                return merge_representation_kwargs(injected, pending.get(label), target=label)
+
+            entity_representations, entity_representations_kwargs = place_entity_representation(
+                entity_representations,
+                entity_representations_kwargs,
+                hint=pending.get("entity_representations"),
+                merge=merge,
+            )
+            super().__init__(
+                entity_representations=entity_representations,
+                entity_representations_kwargs=entity_representations_kwargs,
+                relation_representations_kwargs=merge(relation_representations_kwargs, "relation"),
+                **kwargs,
+            )
+            # the model is, from here on, exactly the class the user asked for: it pickles, prints and compares as one
+            self.__class__ = type(self).built
+
+    return MergingERModel

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..checks import preview, read_text
 from ..errors import ConfigError
 from .config import FORMATS, check_config
-from .merge import merged_representation_kwargs, split_representation_kwargs
+from .merge import prepare_pipeline_kwargs
 from .search import check_searched_shapes
 
 if TYPE_CHECKING:
@@ -84,9 +84,7 @@ def hpo_pipeline(**kwargs: Any) -> HpoPipelineResult:
     from pykeen.hpo import hpo_pipeline as pykeen_hpo_pipeline
 
     check_study(kwargs)
-    hpo_kwargs, user = split_representation_kwargs(kwargs)
-    with merged_representation_kwargs(**user):
-        result = pykeen_hpo_pipeline(**hpo_kwargs)
+    result = pykeen_hpo_pipeline(**prepare_pipeline_kwargs(kwargs))
     # the best configuration is written from the objective's fixed keyword arguments: give it the user's own
     result.objective.model_kwargs = kwargs.get("model_kwargs")
     return result

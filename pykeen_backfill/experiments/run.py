@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .config import check_config, load_config
-from .merge import merged_representation_kwargs, split_representation_kwargs
+from .merge import prepare_pipeline_kwargs
 
 if TYPE_CHECKING:
     from pykeen.pipeline import PipelineResult
@@ -39,9 +39,8 @@ def pipeline_from_config(config: Mapping[str, Any], **kwargs: Any) -> PipelineRe
     from pykeen.pipeline import pipeline
 
     config = check_config(config)
-    pipeline_kwargs, user = split_representation_kwargs({**config["pipeline"], **kwargs})
-    with merged_representation_kwargs(**user):
-        return pipeline(metadata=config["metadata"], **pipeline_kwargs)
+    pipeline_kwargs = prepare_pipeline_kwargs({**config["pipeline"], **kwargs})
+    return pipeline(metadata=config["metadata"], **pipeline_kwargs)
 
 
 def pipeline_from_path(path: str | pathlib.Path, **kwargs: Any) -> PipelineResult:

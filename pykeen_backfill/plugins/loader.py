@@ -201,7 +201,21 @@ def _register(resolver: ClassResolver[Representation], contribution: Contributio
             error=PluginConflictError,
         )
         return False
-    # a superseding class replaces the built-in's entry only; synonyms and every other key stay as they were
-    resolver.lookup_dict[key] = contribution.cls
+    if holder is None:
+        synonym_of = resolver.synonyms.get(key)
+        if synonym_of is not None:
+            _problem(
+                f"skipped {contribution.describe()}: the key {key!r} is a synonym of "
+                f"{synonym_of.__module__}.{synonym_of.__qualname__}",
+                strict=strict,
+                error=PluginConflictError,
+            )
+            return False
+        resolver.register(contribution.cls, raise_on_conflict=False)
+    else:
+        # a superseding class replaces the built-in's entry only; synonyms and every other key stay as they were.
+        # ClassResolver.register never replaces a key, and has no other public way to: its lookup table is the one
+        # place where the key can be given to another class
+        resolver.lookup_dict[key] = contribution.cls
     claims[key] = contribution
     return True

@@ -7,8 +7,9 @@ deliberately light and calls :func:`register_when_ready`. That installs a tiny f
 Registration runs once ``pykeen.nn`` has executed *and* no module of this package is half-way through its own
 execution, since registering loads our plugin, which imports our modules: if one of them were still executing (say
 the user's first import was ``pykeen_backfill.warm_start``, which imports PyKEEN), it would be seen half-defined. The
-finder retries after each watched module finishes, registers once, and removes itself. An interpreter that never
-imports PyKEEN pays for importing this module only.
+finder hands each watched module a loader that wraps the real one, so it knows which watched modules are executing
+without asking the import system; it retries after each of them finishes, registers once, and removes itself. An
+interpreter that never imports PyKEEN pays for importing this module only.
 
 Set the environment variable ``PYKEEN_BACKFILL_AUTOLOAD=0`` to switch the start-up hook off; an explicit
 ``import pykeen_backfill`` still registers.
@@ -46,6 +47,10 @@ _OFF = frozenset({"0", "false", "no", "off"})
 #: whether the plugins have been registered by this hook
 _done = False
 
+#: the watched modules whose body is running now, as seen by :class:`_RegisteringLoader`; the import system's own
+#: flag for this is private, and our loader sees the start and the end of every watched module it loads anyway
+_running: set[str] = set()
+
 
 def is_disabled() -> bool:
     """Return whether the environment switches the start-up hook off."""
@@ -61,18 +66,10 @@ def register_when_ready() -> None:
     _try_register()
 
 
-def _executing(module: Any) -> bool:
-    # the import system flags a module's spec while the module body runs
-    return getattr(getattr(module, "__spec__", None), "_initializing", False) is True
-
-
 def _ready() -> bool:
-    target = sys.modules.get(TARGET)
-    if target is None or _executing(target) or not hasattr(target, "representation_resolver"):
-        return False
-    # the package module itself is left out: it registers as its very last step, with everything defined
-    prefix = PACKAGE + "."
-    return not any(_executing(module) for name, module in list(sys.modules.items()) if name.startswith(prefix))
+    # the package module itself is never watched: it registers as its very last step, with everything defined, and
+    # the modules it imports before that step (this one among them) have finished, since they are imported at its top
+    return not _running and hasattr(sys.modules.get(TARGET), "representation_resolver")
 
 
 def _try_register() -> None:
@@ -140,8 +137,9 @@ class _RegisteringLoader:
         module.__loader__ = self._loader
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        # the import system clears the flag only after this returns; a retry must not see this module as executing
-        if module.__spec__ is not None:
-            module.__spec__._initializing = False
+        _running.add(module.__name__)
+        try:
+            self._loader.exec_module(module)
+        finally:
+            _running.discard(module.__name__)
         _try_register()

@@ -9,7 +9,7 @@ instances from a map-style dataset of triple ids with a random sampler, which Li
 trains on its share of the triples. A batch is built exactly as before, negatives included, from the ids drawn.
 
 The module also takes representation keyword arguments for every model, as ``pykeen-backfill run`` does
-(see :func:`~pykeen_backfill.experiments.merged_representation_kwargs`).
+(see :func:`~pykeen_backfill.experiments.with_representation_kwargs`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pykeen.contrib.lightning import SLCWALitModule
 from pykeen.triples import CoreTriplesFactory
 from pykeen.triples.instances import BatchedSLCWAInstances
 
-from ..experiments import merged_representation_kwargs, split_representation_kwargs
+from ..experiments import prepare_pipeline_kwargs
 
 __all__ = ["ShardedSLCWALitModule", "TripleIds"]
 
@@ -69,17 +69,16 @@ class ShardedSLCWALitModule(SLCWALitModule):
         :param dataset_kwargs: the dataset's keyword arguments
         :param kwargs: further keyword arguments of :class:`~pykeen.contrib.lightning.SLCWALitModule`
         """
-        pipeline_kwargs, user = split_representation_kwargs(
+        prepared = prepare_pipeline_kwargs(
             dict(model=model, model_kwargs=model_kwargs, dataset=dataset, dataset_kwargs=dataset_kwargs)
         )
-        with merged_representation_kwargs(**user):
-            super().__init__(
-                model=model,
-                model_kwargs=pipeline_kwargs["model_kwargs"],
-                dataset=dataset,
-                dataset_kwargs=dataset_kwargs,
-                **kwargs,
-            )
+        super().__init__(
+            model=prepared["model"],
+            model_kwargs=prepared["model_kwargs"],
+            dataset=dataset,
+            dataset_kwargs=dataset_kwargs,
+            **kwargs,
+        )
 
     def _dataloader(self, triples_factory: CoreTriplesFactory, shuffle: bool = False) -> torch.utils.data.DataLoader:
         instances = BatchedSLCWAInstances.from_triples_factory(

@@ -1,12 +1,21 @@
-"""Match the rows of a source of vectors to the new ids by label, never by id."""
+"""Match the rows of a source of vectors to the new ids by label, never by id.
+
+Labels are matched in Unicode normal form C: ``"São"`` typed on one system (one code point for ``ã``) and read from a
+file written on another (``a`` and a combining tilde) print alike and name the same thing, so they match. Two labels
+of one side that differ only in their normalisation cannot be told apart that way, and are refused.
+"""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import unicodedata
 from collections.abc import Sequence
 
 import numpy
 import torch
+
+from ..errors import DuplicateLabelsError
 
 __all__ = [
     "Alignment",
@@ -53,11 +62,16 @@ def align(old_labels: Sequence[str], new_row_labels: Sequence[str], claimed: tor
 
     :return:
         The alignment.
+
+    :raises DuplicateLabelsError:
+        If two labels of one side differ only in their Unicode normalisation.
     """
     import pandas
 
+    new_keys = _normalized(new_row_labels, what="the new id space")
+    old_keys = _normalized(old_labels, what=f"the labels of {source}")
     # a hash index matches millions of labels in well under a second, unlike a loop over a dict
-    rows = torch.from_numpy(pandas.Index(list(new_row_labels)).get_indexer(list(old_labels))).long()
+    rows = torch.from_numpy(pandas.Index(new_keys).get_indexer(old_keys)).long()
     present = rows >= 0
     new_ids, old_rows = rows[present], present.nonzero().squeeze(1)
     fresh = ~claimed[new_ids]
@@ -69,4 +83,21 @@ def align(old_labels: Sequence[str], new_row_labels: Sequence[str], claimed: tor
         old_rows=old_rows[fresh],
         dropped=dropped,
         shadowed=int((~fresh).sum()),
+    )
+
+
+def _normalized(labels: Sequence[str], *, what: str) -> list[str]:
+    """Return the labels in normal form C; refuse two that differ only in their normalisation."""
+    # most labels are ASCII, which every normal form leaves as it is
+    keys = [label if label.isascii() else unicodedata.normalize("NFC", label) for label in labels]
+    if keys == list(labels) or len(set(keys)) == len(set(labels)):
+        return keys
+    spellings: dict[str, set[str]] = collections.defaultdict(set)
+    for label, key in zip(labels, keys, strict=True):
+        spellings[key].add(label)
+    key, found = next((key, sorted(found)) for key, found in spellings.items() if len(found) > 1)
+    shown = " and ".join(ascii(label) for label in found)
+    raise DuplicateLabelsError(
+        f"{what} hold labels that differ only in their Unicode normalisation, so no label can tell them apart: "
+        f"{shown} are both {key!a} in normal form C; rename one of them, or write both sides in NFC"
     )

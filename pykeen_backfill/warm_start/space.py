@@ -6,7 +6,7 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..checks import open_regular, preview
+from ..checks import check_triples_file, preview
 from ..errors import OptionTypeError, OptionValueError, PretrainedFormatError
 from .labels import TARGETS, labels_by_id, read_id_map
 
@@ -65,8 +65,8 @@ def new_labels(labels: LabelsHint, target: str) -> tuple[str, ...]:
 def _triples_file(path: pathlib.Path) -> Any:
     from pykeen.triples import TriplesFactory
 
-    # a FIFO or a device would block the reader: refused before it is read
-    open_regular(path, what="the triples file", error=PretrainedFormatError).close()
+    # a FIFO or a device would block the reader, a malformed line would end in PyKEEN's traceback: refused first
+    check_triples_file(path, error=PretrainedFormatError)
     try:
         # numbered exactly as the pipeline numbers a training file given by path (a byte-order mark included)
         return TriplesFactory.from_path(path)
