@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -14,13 +15,10 @@ from torch import nn
 
 from .keep import Values, declared_values, restore
 from .kwargs import split_kwargs
-from .layout import IdLayout, as_id_tensor
-from .lookup import INDEX_DTYPES, checked, gather_exact, gather_sync_free, rows_of
+from .layout import IdLayout, as_id_tensor, checked_indices, rows_of
 from .neighbours import seed_backfill
 from .parts import common_shape, make_backfill, make_base
-from .plan import PlainLookup
 from .sources import BaseSource, IdsLike, collect_sources, warm_start_sources
-from .table import scatter
 
 __all__ = [
     "BackfillRepresentation",
@@ -276,9 +274,9 @@ class BackfillRepresentation(Representation):
             parts.append(self.backfill)
         return parts
 
-    def _spans(self) -> Iterator[tuple[Representation, int, int]]:
-        """Yield each part with its first and last-plus-one virtual row."""
-        return zip(self._parts(), self._offsets[:-1], self._offsets[1:], strict=True)
+    def _spans(self) -> list[tuple[Representation, int, int]]:
+        """Return each part with its first and last-plus-one virtual row."""
+        return list(zip(self._parts(), self._offsets[:-1], self._offsets[1:], strict=True))
 
     def iter_extra_repr(self) -> Iterable[str]:
         """Iterate over components for :meth:`extra_repr`."""
@@ -307,7 +305,7 @@ class BackfillRepresentation(Representation):
 
     def __getstate__(self) -> dict[str, Any]:
         # the recorded values are a copy of the parts' own: a pickle need not hold them twice
-        state = {key: value for key, value in self.__dict__.items() if key != "_plan_cache"}
+        state = dict(self.__dict__)
         state["_kept"] = [kept is not None for kept in self._kept]
         return state
 
@@ -318,74 +316,65 @@ class BackfillRepresentation(Representation):
         self._kept = [declared_values(part) if keeps else None for part, keeps in parts]
 
     def forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
-        """Get representations for indices; ``None`` stands for all ids, see :meth:`Representation.forward`."""
-        if self.unique or self.normalizer is not None or self.regularizer is not None or self.dropout is not None:
-            return super().forward(indices)
-        # nothing to do around the lookup: skip the generic machinery
-        return self._plain_forward(indices)
+        """Get representations for indices; ``None`` stands for all ids, see :meth:`Representation.forward`.
+
+        :raises IdTypeError:
+            If the indices are not a tensor of integers.
+        :raises IdOutOfRangeError:
+            If an index lies outside ``[0, max_id)``.
+        :raises InvalidIdsError:
+            If the indices are on the meta device but the representation is not.
+        """
+        return super().forward(None if indices is None else checked_indices(indices, self.position))
 
     # docstr-coverage: inherited
     def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
         if indices is None:
             return self._all_rows()
-        plan = self._plan()
-        if plan is not None and type(indices) is torch.Tensor and indices.dtype in INDEX_DTYPES:
-            if indices.device == plan.position.device and not torch.compiler.is_compiling():
-                x = plan(indices if indices.dim() == 1 else indices.reshape(-1))
-                return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
-        indices = self._checked(indices)
-        rows = self._rows(indices)
-        x = self._gather_sync_free(rows) if self._avoids_sync(rows) else self._gather_exact(rows)
-        return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
+        rows = rows_of(self.position, indices)
+        # each part is called as a module, so whatever the user attached to it (hooks, pruning, parametrizations,
+        # normalizers, dropout, regularizers) applies as when the user calls it
+        if self._reads_exactly(rows):
+            pieces = []
+            for part, start, stop in self._spans():
+                selection = ((rows >= start) & (rows < stop)).nonzero().squeeze(1)
+                pieces.append((selection, part(indices=rows.index_select(0, selection) - start)))
+            x = _placed(pieces, num_rows=rows.shape[0])
+        else:
+            # a row per id from every part (clamped into its rows), later parts overriding earlier ones: nothing here
+            # depends on values on the host, so an accelerator need not wait and torch.compile needs no graph break
+            x = None
+            for part, start, stop in self._spans():
+                y = part(indices=(rows - start).clamp(0, stop - start - 1))
+                x = y if x is None else torch.where((rows >= start).view(-1, *(1,) * (y.dim() - 1)), y, x)
+        return x.view(*indices.shape, *x.shape[1:])
 
-    def _checked(self, indices: torch.Tensor) -> torch.Tensor:
-        """Refuse indices that are not integers; check the range where the lookup does not, see :func:`checked`."""
-        return checked(indices, self.position, self.max_id)
+    def _reads_exactly(self, rows: torch.Tensor) -> bool:
+        """Whether to ask each part for exactly the rows it serves, as PyKEEN's built-in does.
 
-    def _rows(self, indices: torch.Tensor) -> torch.Tensor:
-        """Return the virtual row of each id, flattened, see :func:`~.lookup.rows_of`."""
-        return rows_of(self.position, indices, self.max_id)
-
-    def _avoids_sync(self, rows: torch.Tensor) -> bool:
-        """Whether to look rows up without host-device synchronisation: on an accelerator or when compiled.
-
-        Only where every part may be asked for rows it does not serve, without side effects.
+        On the CPU, always. On an accelerator and under ``torch.compile`` that costs a host-device synchronisation
+        (the number of rows per part) or a graph break; there, parts that answer every row alike, i.e. without a
+        regularizer or dropout of their own, are asked for a row per id instead, and the surplus rows dropped.
         """
-        return (rows.device.type != "cpu" or torch.compiler.is_compiling()) and self._parts_are_pure_lookups()
-
-    def _parts_are_pure_lookups(self) -> bool:
-        """Whether every part may be asked for rows it does not serve, without side effects."""
-        return all(part.regularizer is None and part.dropout is None for part, _, _ in self._span_list)
-
-    def _gather_exact(self, rows: torch.Tensor) -> torch.Tensor:
-        """Ask each part for exactly the rows it serves, see :func:`~.lookup.gather_exact`."""
-        return gather_exact(self._span_list, rows, self.max_id)
-
-    def _gather_sync_free(self, rows: torch.Tensor) -> torch.Tensor:
-        """Ask each part for a row per index and select, see :func:`~.lookup.gather_sync_free`."""
-        return gather_sync_free(self._span_list, rows)
-
-    def _plan(self) -> PlainLookup | None:
-        """Return the lookup decided once for plain parts (see :mod:`.plan`), renewed when what it took changed."""
-        plan = self.__dict__.get("_plan_cache", False)
-        if plan is False or (plan is not None and not plan.current(self)):
-            plan = self.__dict__["_plan_cache"] = PlainLookup.build(self)
-        return plan
-
-    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> BackfillRepresentation:
-        # a move or cast gives the index and the parts new tensors: decide the lookup again
-        self.__dict__.pop("_plan_cache", None)
-        return super()._apply(fn, *args, **kwargs)
-
-    @property
-    def _span_list(self) -> tuple[tuple[Representation, int, int], ...]:
-        # the parts and offsets never change after construction; cached on first use (also after unpickling)
-        spans = self.__dict__.get("_span_cache")
-        if spans is None:
-            spans = self.__dict__["_span_cache"] = tuple(self._spans())
-        return spans
+        if rows.device.type == "cpu" and not torch.compiler.is_compiling():
+            return True
+        return any(part.regularizer is not None or part.dropout is not None for part in self._parts())
 
     def _all_rows(self) -> torch.Tensor:
-        """Assemble the whole table: each part's rows are copied once, straight to the positions of their ids."""
-        pieces = [(self.order[start:stop], part(indices=None)) for part, start, stop in self._span_list]
-        return scatter(pieces, num_rows=self.max_id, device=self.order.device)
+        """Ask each part for all of its rows, and put them at the rows of their ids."""
+        pieces = [(self.order[start:stop].long(), part(indices=None)) for part, start, stop in self._spans()]
+        return _placed(pieces, num_rows=self.max_id)
+
+
+def _placed(pieces: Sequence[tuple[torch.Tensor, torch.Tensor]], num_rows: int) -> torch.Tensor:
+    """Return a tensor of ``num_rows`` rows whose row ``target[i]`` is ``x[i]``, for each ``(target, x)`` piece.
+
+    The targets together name every row once. The rows take the widest dtype of the pieces, as :func:`torch.cat`
+    would give them.
+    """
+    dtype = functools.reduce(torch.promote_types, (x.dtype for _, x in pieces))
+    first = pieces[0][1]
+    out = first.new_empty((num_rows, *first.shape[1:]), dtype=dtype)
+    for target, x in pieces:
+        out = out.index_copy_(0, target, x.to(dtype))
+    return out
