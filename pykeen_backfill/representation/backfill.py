@@ -337,8 +337,9 @@ class BackfillRepresentation(Representation):
         if self._reads_exactly(rows):
             pieces = []
             for part, start, stop in self._spans():
-                selection = ((rows >= start) & (rows < stop)).nonzero().squeeze(1)
-                pieces.append((selection, part(indices=rows.index_select(0, selection) - start)))
+                selection = self._serves(rows, start, stop).nonzero().squeeze(1)
+                local = rows.index_select(0, selection)
+                pieces.append((selection, part(indices=local - start if start else local)))
             x = _placed(pieces, num_rows=rows.shape[0])
         else:
             # a row per id from every part (clamped into its rows), later parts overriding earlier ones: nothing here
@@ -348,6 +349,14 @@ class BackfillRepresentation(Representation):
                 y = part(indices=(rows - start).clamp(0, stop - start - 1))
                 x = y if x is None else torch.where((rows >= start).view(-1, *(1,) * (y.dim() - 1)), y, x)
         return x.view(*indices.shape, *x.shape[1:])
+
+    def _serves(self, rows: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Return which virtual rows lie in ``[start, stop)``, with one comparison where a bound is an end."""
+        if start == 0:
+            return rows < stop
+        if stop == self.max_id:
+            return rows >= start
+        return (rows >= start) & (rows < stop)
 
     def _reads_exactly(self, rows: torch.Tensor) -> bool:
         """Whether to ask each part for exactly the rows it serves, as PyKEEN's built-in does.

@@ -283,7 +283,7 @@ def checked_indices(indices: object, position: torch.Tensor) -> torch.Tensor:
 
 
 def rows_of(position: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-    """Return the virtual row of each id, flattened, as ``torch.long``; refuse ids outside ``[0, max_id)``.
+    """Return the virtual row of each id, flattened, in the dtype of ``position``; refuse ids outside ``[0, max_id)``.
 
     On the CPU, ``index_select`` refuses such ids itself (indexing would wrap negative ids around); on CUDA, ``gather``
     checks every int64 id on the device, without making the host wait. Compiled code calls :func:`virtual_rows`.
@@ -298,10 +298,10 @@ def rows_of(position: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
     """
     flat = indices.reshape(-1)
     if torch.compiler.is_compiling():
-        return virtual_rows(position, flat).long()
+        return virtual_rows(position, flat)
     if flat.is_cuda:
-        return position.gather(0, flat.long()).long()
-    return _checked_rows(position, flat).long()
+        return position.gather(0, flat.long())
+    return _checked_rows(position, flat)
 
 
 def _checked_rows(position: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
