@@ -18,7 +18,7 @@ from .kwargs import split_kwargs
 from .layout import IdLayout, as_id_tensor, checked_indices, rows_of
 from .neighbours import seed_backfill
 from .parts import common_shape, make_backfill, make_base
-from .sources import BaseSource, IdsLike, collect_sources, warm_start_sources
+from .sources import BaseSource, IdsLike, collect_sources, id_space_of, warm_start_sources
 
 __all__ = [
     "BackfillRepresentation",
@@ -76,13 +76,14 @@ class BackfillRepresentation(Representation):
         *,
         sources: Sequence[BaseSource | Mapping[str, Any]] | None = None,
         pretrained: Any = None,
-        labels: Any = None,
+        id_space: Any = None,
         target: str = "entity",
         index: int = 0,
         trainable: bool = False,
         allow_pickle: bool = False,
         backfill_init: str | None = None,
         triples: Any = None,
+        labels: Any = None,
         **kwargs: Any,
     ) -> None:
         """Initialize the representation.
@@ -113,7 +114,7 @@ class BackfillRepresentation(Representation):
             :mod:`pykeen_backfill.warm_start`). A run directory, an export directory, a tensor file with its labels,
             a :class:`~pykeen.pipeline.PipelineResult`, or a list of such sources (the first that has a label serves
             it), each also as a :class:`~pykeen_backfill.pretrained.PretrainedSource` or a mapping of its fields.
-        :param labels:
+        :param id_space:
             With ``pretrained``: the new id space, i.e. a dataset name such as ``"nations"``, the path of a saved
             triples factory or training triples file, a triples factory, or a mapping from label to id.
         :param target:
@@ -132,6 +133,8 @@ class BackfillRepresentation(Representation):
             initializer.
         :param triples:
             With ``backfill_init``: the training triples of the new graph, e.g. a dataset name or a triples factory.
+        :param labels:
+            Deprecated name of ``id_space``; it works the same, with a :class:`DeprecationWarning`.
         :param kwargs:
             Additional keyword-based parameters. ``normalizer``, ``regularizer``, ``dropout`` and ``unique`` (and
             their ``*_kwargs``) are passed to :class:`~pykeen.nn.representation.Representation` and apply to the
@@ -147,12 +150,14 @@ class BackfillRepresentation(Representation):
             If the base, the backfill and ``shape`` disagree, or a base does not have one row per id.
         :raises UnknownKeywordError:
             If a keyword argument has no destination.
+        :raises OptionTypeError:
+            If both ``id_space`` and its deprecated name ``labels`` are given.
         """
         # target also tells a neighbour start whether the ids are entities or relations
         warm_target = "entity" if pretrained is None and backfill_init is not None else target
         sources = warm_start_sources(
             pretrained,
-            labels,
+            id_space_of(id_space, labels),
             options=dict(target=warm_target, index=index, trainable=trainable, allow_pickle=allow_pickle),
             others=dict(base_ids=base_ids, base=base, base_kwargs=base_kwargs, sources=sources),
             max_id=max_id,
@@ -241,7 +246,7 @@ class BackfillRepresentation(Representation):
             backfill=backfill,
             backfill_kwargs=backfill_kwargs,
             pretrained=pretrained,
-            labels=triples_factory,
+            id_space=triples_factory,
             target=target,
             trainable=trainable,
             allow_pickle=allow_pickle,
