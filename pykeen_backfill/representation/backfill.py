@@ -340,12 +340,15 @@ class BackfillRepresentation(Representation):
         # each part is called as a module, so whatever the user attached to it (hooks, pruning, parametrizations,
         # normalizers, dropout, regularizers) applies as when the user calls it
         if self._reads_exactly(rows):
-            pieces = []
+            selections, xs = [], []
             for part, start, stop in self._spans():
-                selection = self._serves(rows, start, stop).nonzero().squeeze(1)
-                local = rows.index_select(0, selection)
-                pieces.append((selection, part(indices=local - start if start else local)))
-            x = _placed(pieces, num_rows=rows.shape[0])
+                selections.append(self._serves(rows, start, stop).nonzero().squeeze(1))
+                local = rows.index_select(0, selections[-1])
+                xs.append(part(indices=local - start if start else local))
+            # the answers in the order of the parts, put back in the order of the batch
+            batch = torch.arange(rows.shape[0], device=rows.device)
+            inverse = torch.empty_like(batch).index_copy_(0, torch.cat(selections), batch)
+            x = torch.cat(xs).index_select(0, inverse)
         else:
             # a row per id from every part (clamped into its rows), later parts overriding earlier ones: nothing here
             # depends on values on the host, so an accelerator need not wait and torch.compile needs no graph break
@@ -375,20 +378,11 @@ class BackfillRepresentation(Representation):
         return any(part.regularizer is not None or part.dropout is not None for part in self._parts())
 
     def _all_rows(self) -> torch.Tensor:
-        """Ask each part for all of its rows, and put them at the rows of their ids."""
+        """Ask each part for all of its rows, and copy them to the rows of their ids."""
         pieces = [(self.order[start:stop].long(), part(indices=None)) for part, start, stop in self._spans()]
-        return _placed(pieces, num_rows=self.max_id)
-
-
-def _placed(pieces: Sequence[tuple[torch.Tensor, torch.Tensor]], num_rows: int) -> torch.Tensor:
-    """Return a tensor of ``num_rows`` rows whose row ``target[i]`` is ``x[i]``, for each ``(target, x)`` piece.
-
-    The targets together name every row once. The rows take the widest dtype of the pieces, as :func:`torch.cat`
-    would give them.
-    """
-    dtype = functools.reduce(torch.promote_types, (x.dtype for _, x in pieces))
-    first = pieces[0][1]
-    out = first.new_empty((num_rows, *first.shape[1:]), dtype=dtype)
-    for target, x in pieces:
-        out = out.index_copy_(0, target, x.to(dtype))
-    return out
+        # the widest dtype of the parts, as torch.cat would give
+        dtype = functools.reduce(torch.promote_types, (x.dtype for _, x in pieces))
+        out = pieces[0][1].new_empty((self.max_id, *self.shape), dtype=dtype)
+        for ids, x in pieces:
+            out = out.index_copy_(0, ids, x.to(dtype))
+        return out
