@@ -101,10 +101,10 @@ def test_a_part_sees_the_ids_the_built_in_asks_for(where: str) -> None:
     for indices in QUERIES:
         seen.clear()
         builtin(indices)
-        expected = [ids.tolist() for ids in seen]
+        expected = [(ids.dtype, ids.tolist()) for ids in seen]
         seen.clear()
         ours(indices)
-        assert [ids.tolist() for ids in seen] == expected
+        assert [(ids.dtype, ids.tolist()) for ids in seen] == expected
 
 
 @pytest.mark.parametrize("kind", ["pre", "post"])

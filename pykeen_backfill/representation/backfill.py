@@ -336,7 +336,8 @@ class BackfillRepresentation(Representation):
     def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
         if indices is None:
             return self._all_rows()
-        rows = rows_of(self.position, indices)
+        # long, as PyKEEN's Representation.forward declares its indices
+        rows = rows_of(self.position, indices).long()
         # each part is called as a module, so whatever the user attached to it (hooks, pruning, parametrizations,
         # normalizers, dropout, regularizers) applies as when the user calls it
         if self._reads_exactly(rows):
