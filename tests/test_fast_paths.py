@@ -1,7 +1,8 @@
-"""The lookup paths of BackfillRepresentation: each one against the others and against PyKEEN's built-in.
+"""The two ways a lookup selects rows: against each other and against PyKEEN's built-in.
 
-There is no GPU in CI, so the path that runs on accelerators (``_gather_sync_free``) is run here on the CPU, under a
-dispatch mode that records every ATen operation and flags those that make the host wait for the device.
+There is no GPU in CI, so the selection that runs on accelerators (a row per id from every part, merged with
+``where``) is run here on the CPU, under a dispatch mode that records every ATen operation and flags those that make
+the host wait for the device.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from pykeen_backfill import BackfillRepresentation, BaseSource
 from pykeen_backfill.errors import IdTypeError
 from pykeen_backfill.representation.layout import _from_plain_ints, as_id_tensor
-from pykeen_backfill.representation.lookup import lead as _lead
 
 aten = torch.ops.aten
 
@@ -88,22 +88,22 @@ def rep(request: pytest.FixtureRequest) -> BackfillRepresentation:
     return _build(max_id, groups, dim=(2, 3))
 
 
-def _rows(rep: BackfillRepresentation, indices: torch.Tensor) -> torch.Tensor:
-    return rep.position.index_select(0, indices.reshape(-1)).long()
-
-
 @pytest.fixture
 def force_sync_free(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Route forward through the accelerator path on the CPU; the CPU-only range check would synchronise by design."""
-    monkeypatch.setattr(BackfillRepresentation, "_avoids_sync", lambda self, rows: True)
-    monkeypatch.setattr(BackfillRepresentation, "_checked", lambda self, indices: indices)
+    """Route forward through the accelerator's selection on the CPU."""
+    monkeypatch.setattr(BackfillRepresentation, "_reads_exactly", lambda self, rows: False)
     yield
+
+
+def _sync_free(rep: BackfillRepresentation, indices: torch.Tensor) -> torch.Tensor:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BackfillRepresentation, "_reads_exactly", lambda self, rows: False)
+        return rep(indices)
 
 
 def test_sync_free_path_equals_exact_path(rep: BackfillRepresentation) -> None:
     indices = torch.randint(rep.max_id, size=(200,), generator=torch.Generator().manual_seed(1))
-    rows = _rows(rep, indices)
-    assert torch.equal(rep._gather_sync_free(rows), rep._gather_exact(rows))
+    assert torch.equal(_sync_free(rep, indices), rep(indices))
 
 
 def test_forward_on_the_sync_free_path_records_no_synchronising_operation(
@@ -114,11 +114,17 @@ def test_forward_on_the_sync_free_path_records_no_synchronising_operation(
         actual = rep(indices)
     assert recorder.offenders == []
     assert {"index_select", "clamp", "where"} <= recorder.seen or len(rep._parts()) == 1
-    expected = torch.stack([rep._gather_exact(_rows(rep, row)) for row in indices])
+    expected = torch.stack([_exact(rep, row) for row in indices])
     assert torch.equal(actual, expected)
 
 
-def test_backward_on_the_sync_free_path_matches_the_exact_path(force_sync_free: None) -> None:
+def _exact(rep: BackfillRepresentation, indices: torch.Tensor) -> torch.Tensor:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BackfillRepresentation, "_reads_exactly", lambda self, rows: True)
+        return rep(indices)
+
+
+def test_backward_on_the_sync_free_path_matches_the_exact_path() -> None:
     max_id, groups = LAYOUTS["three bases"]
     rep = _build(max_id, groups)
     for part in rep._parts():
@@ -126,9 +132,9 @@ def test_backward_on_the_sync_free_path_matches_the_exact_path(force_sync_free: 
     indices = torch.randint(max_id, size=(64,), generator=torch.Generator().manual_seed(3))
     weights = torch.randn(64, 4)
     grads = []
-    for gather in (rep._gather_sync_free, rep._gather_exact):
+    for gather in (_sync_free, _exact):
         rep.zero_grad(set_to_none=True)
-        (gather(_rows(rep, indices)) * weights).sum().backward()
+        (gather(rep, indices) * weights).sum().backward()
         grads.append([p.grad for p in rep.parameters()])
     for sync_free, exact in zip(*grads, strict=True):
         assert torch.equal(sync_free, exact)
@@ -138,7 +144,7 @@ def test_the_recorder_flags_the_exact_path() -> None:
     """The exact path asks each part for exactly its rows, which needs ``nonzero``: the recorder must see it."""
     rep = _build(20, [[1, 5, 7]])
     with SyncRecorder() as recorder:
-        rep._gather_exact(_rows(rep, torch.tensor([1, 2, 5])))
+        rep(torch.tensor([1, 2, 5]))
     assert any("nonzero" in name for name in recorder.offenders)
 
 
@@ -153,8 +159,8 @@ def test_sync_free_path_runs_on_the_meta_device() -> None:
     """On ``meta`` every value-dependent operation raises, so this runs only if the path needs no values."""
     rep = _build(30, [[3, 17, 0, 29, 8]], dim=(2, 3)).to("meta")
     rows = torch.zeros(11, dtype=torch.long, device="meta")
-    assert rep._avoids_sync(rows)
-    assert rep._gather_sync_free(rows).shape == (11, 2, 3)
+    assert not rep._reads_exactly(rows)
+    assert rep(rows).shape == (11, 2, 3)
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
@@ -177,11 +183,11 @@ def test_nonzero_and_item_fail_on_the_meta_device() -> None:
 
 def test_the_cpu_takes_the_exact_path_and_side_effects_keep_accelerators_off_the_sync_free_one() -> None:
     rep = _build(30, [[3, 17, 0]])
-    assert not rep._avoids_sync(torch.zeros(2, dtype=torch.long))
+    assert rep._reads_exactly(torch.zeros(2, dtype=torch.long))
     meta_rows = torch.zeros(2, dtype=torch.long, device="meta")
-    assert rep._avoids_sync(meta_rows)
+    assert not rep._reads_exactly(meta_rows)
     rep.backfill.dropout = torch.nn.Dropout(0.1)
-    assert not rep._avoids_sync(meta_rows)
+    assert rep._reads_exactly(meta_rows)
 
 
 def _pair(base: Embedding, backfill: Embedding, base_ids: list[int], max_id: int) -> tuple[Any, Any]:
@@ -204,7 +210,6 @@ def test_lead_path_gradients_are_the_built_ins(base_trainable: bool, backfill_tr
     base = Embedding(max_id=num_base, shape=3, trainable=base_trainable)
     backfill = Embedding(max_id=max_id - num_base, shape=3, trainable=backfill_trainable)
     ours, theirs = _pair(base, backfill, base_ids, max_id)
-    assert _lead(list(ours._spans())) is not None
     indices = torch.randint(max_id, size=(300,))
     weights = torch.randn(300, 3)
     grads = []
@@ -217,18 +222,6 @@ def test_lead_path_gradients_are_the_built_ins(base_trainable: bool, backfill_tr
     assert torch.equal(actual, expected)
     for a, e in zip(actual_grads, expected_grads, strict=True):
         assert torch.equal(a, e)
-
-
-def test_lead_is_the_largest_plain_embedding_and_a_frozen_one_among_equals() -> None:
-    rep = _build(20, [list(range(0, 20, 2))])
-    assert rep.base.max_id == rep.backfill.max_id == 10
-    spans = list(rep._spans())
-    assert _lead(spans) == 0
-    rep.base.requires_grad_(True)
-    rep.backfill.requires_grad_(False)
-    assert _lead(spans) == 1
-    big = _build(20, [[4, 5, 6]])
-    assert _lead(list(big._spans())) == 1
 
 
 @pytest.mark.parametrize(
@@ -246,7 +239,6 @@ def test_parts_that_are_not_plain_lookups_are_asked_for_exactly_their_rows(side_
     base = Embedding(max_id=5, shape=4, **side_effect)
     backfill = Embedding(max_id=10, shape=4, **side_effect)
     ours, theirs = _pair(base, backfill, base_ids, 15)
-    assert _lead(list(ours._spans())) is None
     indices = torch.randint(15, size=(40,))
     terms = []
     for module in (theirs, ours):

@@ -193,3 +193,13 @@ def test_a_given_base_is_not_reinitialised_by_reset_parameters() -> None:
         if hasattr(module, "reset_parameters"):
             module.reset_parameters()
     assert torch.equal(base(None), values)
+
+
+def test_indices_on_the_meta_device_are_refused_naming_the_parameter() -> None:
+    from pykeen_backfill.errors import InvalidIdsError
+
+    rep = BackfillRepresentation(max_id=10, base_ids=[1, 2], base_kwargs=dict(shape=3))
+    with pytest.raises(InvalidIdsError, match=r"indices must hold values.*shape \(4,\) on the meta device"):
+        rep(torch.zeros(4, dtype=torch.long, device="meta"))
+    # a representation on the meta device infers shapes from such indices
+    assert rep.to("meta")(torch.zeros(4, dtype=torch.long, device="meta")).shape == (4, 3)

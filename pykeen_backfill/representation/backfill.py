@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -14,13 +15,10 @@ from torch import nn
 
 from .keep import Values, declared_values, restore
 from .kwargs import split_kwargs
-from .layout import IdLayout, as_id_tensor
-from .lookup import INDEX_DTYPES, checked, gather_exact, gather_sync_free, rows_of
+from .layout import IdLayout, as_id_tensor, checked_indices, rows_of
 from .neighbours import seed_backfill
 from .parts import common_shape, make_backfill, make_base
-from .plan import PlainLookup
-from .sources import BaseSource, IdsLike, collect_sources, warm_start_sources
-from .table import scatter
+from .sources import BaseSource, IdsLike, collect_sources, id_space_of, warm_start_sources
 
 __all__ = [
     "BackfillRepresentation",
@@ -78,13 +76,14 @@ class BackfillRepresentation(Representation):
         *,
         sources: Sequence[BaseSource | Mapping[str, Any]] | None = None,
         pretrained: Any = None,
-        labels: Any = None,
+        id_space: Any = None,
         target: str = "entity",
         index: int = 0,
         trainable: bool = False,
         allow_pickle: bool = False,
         backfill_init: str | None = None,
         triples: Any = None,
+        labels: Any = None,
         **kwargs: Any,
     ) -> None:
         """Initialize the representation.
@@ -115,7 +114,7 @@ class BackfillRepresentation(Representation):
             :mod:`pykeen_backfill.warm_start`). A run directory, an export directory, a tensor file with its labels,
             a :class:`~pykeen.pipeline.PipelineResult`, or a list of such sources (the first that has a label serves
             it), each also as a :class:`~pykeen_backfill.pretrained.PretrainedSource` or a mapping of its fields.
-        :param labels:
+        :param id_space:
             With ``pretrained``: the new id space, i.e. a dataset name such as ``"nations"``, the path of a saved
             triples factory or training triples file, a triples factory, or a mapping from label to id.
         :param target:
@@ -134,6 +133,8 @@ class BackfillRepresentation(Representation):
             initializer.
         :param triples:
             With ``backfill_init``: the training triples of the new graph, e.g. a dataset name or a triples factory.
+        :param labels:
+            Deprecated name of ``id_space``; it works the same, with a :class:`DeprecationWarning`.
         :param kwargs:
             Additional keyword-based parameters. ``normalizer``, ``regularizer``, ``dropout`` and ``unique`` (and
             their ``*_kwargs``) are passed to :class:`~pykeen.nn.representation.Representation` and apply to the
@@ -149,12 +150,14 @@ class BackfillRepresentation(Representation):
             If the base, the backfill and ``shape`` disagree, or a base does not have one row per id.
         :raises UnknownKeywordError:
             If a keyword argument has no destination.
+        :raises OptionTypeError:
+            If both ``id_space`` and its deprecated name ``labels`` are given.
         """
         # target also tells a neighbour start whether the ids are entities or relations
         warm_target = "entity" if pretrained is None and backfill_init is not None else target
         sources = warm_start_sources(
             pretrained,
-            labels,
+            id_space_of(id_space, labels),
             options=dict(target=warm_target, index=index, trainable=trainable, allow_pickle=allow_pickle),
             others=dict(base_ids=base_ids, base=base, base_kwargs=base_kwargs, sources=sources),
             max_id=max_id,
@@ -243,7 +246,7 @@ class BackfillRepresentation(Representation):
             backfill=backfill,
             backfill_kwargs=backfill_kwargs,
             pretrained=pretrained,
-            labels=triples_factory,
+            id_space=triples_factory,
             target=target,
             trainable=trainable,
             allow_pickle=allow_pickle,
@@ -276,9 +279,9 @@ class BackfillRepresentation(Representation):
             parts.append(self.backfill)
         return parts
 
-    def _spans(self) -> Iterator[tuple[Representation, int, int]]:
-        """Yield each part with its first and last-plus-one virtual row."""
-        return zip(self._parts(), self._offsets[:-1], self._offsets[1:], strict=True)
+    def _spans(self) -> list[tuple[Representation, int, int]]:
+        """Return each part with its first and last-plus-one virtual row."""
+        return list(zip(self._parts(), self._offsets[:-1], self._offsets[1:], strict=True))
 
     def iter_extra_repr(self) -> Iterable[str]:
         """Iterate over components for :meth:`extra_repr`."""
@@ -307,7 +310,7 @@ class BackfillRepresentation(Representation):
 
     def __getstate__(self) -> dict[str, Any]:
         # the recorded values are a copy of the parts' own: a pickle need not hold them twice
-        state = {key: value for key, value in self.__dict__.items() if key != "_plan_cache"}
+        state = dict(self.__dict__)
         state["_kept"] = [kept is not None for kept in self._kept]
         return state
 
@@ -318,74 +321,69 @@ class BackfillRepresentation(Representation):
         self._kept = [declared_values(part) if keeps else None for part, keeps in parts]
 
     def forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
-        """Get representations for indices; ``None`` stands for all ids, see :meth:`Representation.forward`."""
-        if self.unique or self.normalizer is not None or self.regularizer is not None or self.dropout is not None:
-            return super().forward(indices)
-        # nothing to do around the lookup: skip the generic machinery
-        return self._plain_forward(indices)
+        """Get representations for indices; ``None`` stands for all ids, see :meth:`Representation.forward`.
+
+        :raises IdTypeError:
+            If the indices are not a tensor of integers.
+        :raises IdOutOfRangeError:
+            If an index lies outside ``[0, max_id)``.
+        :raises InvalidIdsError:
+            If the indices are on the meta device but the representation is not.
+        """
+        return super().forward(None if indices is None else checked_indices(indices, self.position))
 
     # docstr-coverage: inherited
     def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
         if indices is None:
             return self._all_rows()
-        plan = self._plan()
-        if plan is not None and type(indices) is torch.Tensor and indices.dtype in INDEX_DTYPES:
-            if indices.device == plan.position.device and not torch.compiler.is_compiling():
-                x = plan(indices if indices.dim() == 1 else indices.reshape(-1))
-                return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
-        indices = self._checked(indices)
-        rows = self._rows(indices)
-        x = self._gather_sync_free(rows) if self._avoids_sync(rows) else self._gather_exact(rows)
-        return x if indices.dim() == 1 else x.view(*indices.shape, *x.shape[1:])
+        # long, as PyKEEN's Representation.forward declares its indices
+        rows = rows_of(self.position, indices).long()
+        # each part is called as a module, so whatever the user attached to it (hooks, pruning, parametrizations,
+        # normalizers, dropout, regularizers) applies as when the user calls it
+        if self._reads_exactly(rows):
+            selections, xs = [], []
+            for part, start, stop in self._spans():
+                selections.append(self._serves(rows, start, stop).nonzero().squeeze(1))
+                local = rows.index_select(0, selections[-1])
+                xs.append(part(indices=local - start if start else local))
+            # the answers in the order of the parts, put back in the order of the batch
+            batch = torch.arange(rows.shape[0], device=rows.device)
+            inverse = torch.empty_like(batch).index_copy_(0, torch.cat(selections), batch)
+            x = torch.cat(xs).index_select(0, inverse)
+        else:
+            # a row per id from every part (clamped into its rows), later parts overriding earlier ones: nothing here
+            # depends on values on the host, so an accelerator need not wait and torch.compile needs no graph break
+            x = None
+            for part, start, stop in self._spans():
+                y = part(indices=(rows - start).clamp(0, stop - start - 1))
+                x = y if x is None else torch.where((rows >= start).view(-1, *(1,) * (y.dim() - 1)), y, x)
+        return x.view(*indices.shape, *x.shape[1:])
 
-    def _checked(self, indices: torch.Tensor) -> torch.Tensor:
-        """Refuse indices that are not integers; check the range where the lookup does not, see :func:`checked`."""
-        return checked(indices, self.position, self.max_id)
+    def _serves(self, rows: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Return which virtual rows lie in ``[start, stop)``, with one comparison where a bound is an end."""
+        if start == 0:
+            return rows < stop
+        if stop == self.max_id:
+            return rows >= start
+        return (rows >= start) & (rows < stop)
 
-    def _rows(self, indices: torch.Tensor) -> torch.Tensor:
-        """Return the virtual row of each id, flattened, see :func:`~.lookup.rows_of`."""
-        return rows_of(self.position, indices, self.max_id)
+    def _reads_exactly(self, rows: torch.Tensor) -> bool:
+        """Whether to ask each part for exactly the rows it serves, as PyKEEN's built-in does.
 
-    def _avoids_sync(self, rows: torch.Tensor) -> bool:
-        """Whether to look rows up without host-device synchronisation: on an accelerator or when compiled.
-
-        Only where every part may be asked for rows it does not serve, without side effects.
+        On the CPU, always. On an accelerator and under ``torch.compile`` that costs a host-device synchronisation
+        (the number of rows per part) or a graph break; there, parts that answer every row alike, i.e. without a
+        regularizer or dropout of their own, are asked for a row per id instead, and the surplus rows dropped.
         """
-        return (rows.device.type != "cpu" or torch.compiler.is_compiling()) and self._parts_are_pure_lookups()
-
-    def _parts_are_pure_lookups(self) -> bool:
-        """Whether every part may be asked for rows it does not serve, without side effects."""
-        return all(part.regularizer is None and part.dropout is None for part, _, _ in self._span_list)
-
-    def _gather_exact(self, rows: torch.Tensor) -> torch.Tensor:
-        """Ask each part for exactly the rows it serves, see :func:`~.lookup.gather_exact`."""
-        return gather_exact(self._span_list, rows, self.max_id)
-
-    def _gather_sync_free(self, rows: torch.Tensor) -> torch.Tensor:
-        """Ask each part for a row per index and select, see :func:`~.lookup.gather_sync_free`."""
-        return gather_sync_free(self._span_list, rows)
-
-    def _plan(self) -> PlainLookup | None:
-        """Return the lookup decided once for plain parts (see :mod:`.plan`), renewed when what it took changed."""
-        plan = self.__dict__.get("_plan_cache", False)
-        if plan is False or (plan is not None and not plan.current(self)):
-            plan = self.__dict__["_plan_cache"] = PlainLookup.build(self)
-        return plan
-
-    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> BackfillRepresentation:
-        # a move or cast gives the index and the parts new tensors: decide the lookup again
-        self.__dict__.pop("_plan_cache", None)
-        return super()._apply(fn, *args, **kwargs)
-
-    @property
-    def _span_list(self) -> tuple[tuple[Representation, int, int], ...]:
-        # the parts and offsets never change after construction; cached on first use (also after unpickling)
-        spans = self.__dict__.get("_span_cache")
-        if spans is None:
-            spans = self.__dict__["_span_cache"] = tuple(self._spans())
-        return spans
+        if rows.device.type == "cpu" and not torch.compiler.is_compiling():
+            return True
+        return any(part.regularizer is not None or part.dropout is not None for part in self._parts())
 
     def _all_rows(self) -> torch.Tensor:
-        """Assemble the whole table: each part's rows are copied once, straight to the positions of their ids."""
-        pieces = [(self.order[start:stop], part(indices=None)) for part, start, stop in self._span_list]
-        return scatter(pieces, num_rows=self.max_id, device=self.order.device)
+        """Ask each part for all of its rows, and copy them to the rows of their ids."""
+        pieces = [(self.order[start:stop].long(), part(indices=None)) for part, start, stop in self._spans()]
+        # the widest dtype of the parts, as torch.cat would give
+        dtype = functools.reduce(torch.promote_types, (x.dtype for _, x in pieces))
+        out = pieces[0][1].new_empty((self.max_id, *self.shape), dtype=dtype)
+        for ids, x in pieces:
+            out = out.index_copy_(0, ids, x.to(dtype))
+        return out

@@ -19,8 +19,6 @@ from pykeen.nn.init import PretrainedInitializer
 from pykeen.nn.representation import Embedding
 from torch import nn
 
-from .memory import host_copy
-
 __all__ = [
     "OwnedPretrainedInitializer",
     "Values",
@@ -91,7 +89,7 @@ def declared_values(part: nn.Module) -> Values:
             continue
         # one copy per tensor: of the pre-trained values where an initializer declares them, else of the current ones
         module = declared.get(name)
-        values[name] = host_copy(tensor) if module is None else _initialised(module, tensor)
+        values[name] = _host_copy(tensor) if module is None else _initialised(module, tensor)
     return values
 
 
@@ -99,7 +97,11 @@ def _initialised(module: Embedding, weight: torch.Tensor) -> torch.Tensor:
     # what the embedding's own reset would store (see Embedding.reset_parameters); a pre-trained initializer reads only
     # the shape and dtype of its argument, never its values
     x = module.initializer(torch.empty_like(weight).view(module.max_id, *module._shape))
-    return host_copy(x.reshape(weight.shape))
+    return _host_copy(x.reshape(weight.shape))
+
+
+def _host_copy(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.detach().to("cpu", copy=True)
 
 
 def restore(part: nn.Module, values: Values) -> None:

@@ -1,4 +1,4 @@
-"""The id layout of a backfill representation: which part serves which id, and at which row.
+"""The id layout of a backfill representation: which part serves which id, at which row, and the ids asked for.
 
 The parts are laid out one after the other in a *virtual* table: the rows of the first base, then those of the second
 base, ..., then those of the backfill. Two integer vectors describe the layout:
@@ -8,6 +8,10 @@ base, ..., then those of the backfill. Two integer vectors describe the layout:
 
 Both are built with vectorised tensor operations, so building the layout of ten million ids takes well under a second.
 They are stored as ``int32`` whenever ``max_id`` allows, which keeps the index at 8 bytes per id.
+
+A lookup first turns the ids it is asked for into virtual rows (:func:`checked_indices`, then :func:`rows_of`); the
+part serving a virtual row ``r`` is the one whose range ``[start, stop)`` of virtual rows holds it, at its row
+``r - start``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import numpy
 import torch
 
 from ..checks import check_allocatable, preview
-from ..errors import IdTypeError, InvalidIdsError
+from ..errors import IdOutOfRangeError, IdTypeError, InvalidIdsError
 
 __all__ = [
     "IdLayout",
     "as_id_tensor",
+    "checked_indices",
+    "rows_of",
+    "virtual_rows",
 ]
 
 #: the largest id an int64 tensor can hold
@@ -234,3 +241,96 @@ def _check_unclaimed(ids: torch.Tensor, *, owner: torch.Tensor, name: str, names
     if clash.any():
         other = names[int(previous[clash][0])]
         raise InvalidIdsError(f"{name} and {other} both claim the ids {_preview(ids[clash])}")
+
+
+def checked_indices(indices: object, position: torch.Tensor) -> torch.Tensor:
+    """Refuse indices a lookup cannot use, and move them to the device of the index.
+
+    :param indices:
+        The indices given to ``forward``.
+    :param position:
+        The representation's index buffer; its device is the lookup's, its length is ``max_id``.
+
+    :return:
+        The indices, as ``torch.long`` or ``torch.int32``, on the device of ``position``.
+
+    :raises IdTypeError:
+        If the indices are not a tensor of integers: a float index would be truncated, a bool one read as a mask.
+    :raises InvalidIdsError:
+        If the indices are on the meta device (shapes only), but the representation holds values.
+    :raises IdOutOfRangeError:
+        If uint64 indices lie beyond int64.
+    """
+    if not isinstance(indices, torch.Tensor):
+        raise IdTypeError(f"indices must be a tensor of integer ids or None, but got {type(indices).__name__}")
+    if indices.dtype == torch.bool or indices.is_floating_point() or indices.is_complex():
+        raise IdTypeError(f"indices must be an integer tensor, but got dtype {indices.dtype}")
+    if indices.is_meta and not position.is_meta:
+        raise InvalidIdsError(
+            f"indices must hold values, but got a tensor of shape {tuple(indices.shape)} on the meta device"
+        )
+    if indices.dtype == torch.uint64 and indices.numel() and not indices.is_meta:
+        # above 2**63 a uint64 id would wrap around to a negative int64
+        wrapped = indices.view(torch.long) < 0
+        if bool(wrapped.any()):
+            values = sorted({int(v) for v in indices[wrapped].cpu().numpy().tolist()})
+            more = f" ... ({len(values):,} distinct)" if len(values) > 5 else ""
+            raise IdOutOfRangeError(f"indices must lie in [0, max_id={len(position)}), but got {values[:5]}{more}")
+    if indices.dtype not in (torch.long, torch.int32):
+        # torch reads a uint8 index as a mask and refuses int8 and int16
+        indices = indices.long()
+    return indices.to(position.device)
+
+
+def rows_of(position: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """Return the virtual row of each id, flattened, in the dtype of ``position``; refuse ids outside ``[0, max_id)``.
+
+    On the CPU, ``index_select`` refuses such ids itself (indexing would wrap negative ids around); on CUDA, ``gather``
+    checks every int64 id on the device, without making the host wait. Compiled code calls :func:`virtual_rows`.
+
+    :param position:
+        The representation's index buffer.
+    :param indices:
+        Indices from :func:`checked_indices`, of any shape.
+
+    :return: shape: ``(indices.numel(),)``
+        The virtual rows.
+    """
+    flat = indices.reshape(-1)
+    if torch.compiler.is_compiling():
+        return virtual_rows(position, flat)
+    if flat.is_cuda:
+        return position.gather(0, flat.long())
+    return _checked_rows(position, flat)
+
+
+def _checked_rows(position: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
+    max_id = position.shape[0]
+    if flat.device.type not in ("cpu", "meta") and flat.numel():
+        low, high = torch.aminmax(flat)
+        if low < 0 or high >= max_id:
+            raise _out_of_range(flat, max_id)
+    try:
+        return position.index_select(0, flat)
+    except IndexError:
+        raise _out_of_range(flat, max_id) from None
+
+
+def _out_of_range(indices: torch.Tensor, max_id: int) -> IdOutOfRangeError:
+    bad = indices[(indices < 0) | (indices >= max_id)].unique()
+    more = f" ... ({bad.numel():,} distinct)" if bad.numel() > 5 else ""
+    return IdOutOfRangeError(f"indices must lie in [0, max_id={max_id}), but got {bad[:5].tolist()}{more}")
+
+
+# an operator of its own: compiled code calls it as it is, instead of lowering the lookup into a kernel that wraps
+# negative ids around (inductor) or fails with an error of its own; torch.compile offers no other way to keep a check
+# that raises our error without a graph break
+@torch.library.custom_op("pykeen_backfill::virtual_rows", mutates_args=())
+def virtual_rows(position: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """Return ``position[indices]`` for one-dimensional ``indices``, refusing ids outside ``[0, len(position))``."""
+    return _checked_rows(position, indices)
+
+
+@virtual_rows.register_fake
+def _virtual_rows_fake(position: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    return position.new_empty(indices.shape)

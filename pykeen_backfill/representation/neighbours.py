@@ -21,7 +21,7 @@ import torch
 from pykeen.nn.representation import Embedding, Representation
 
 from ..checks import preview
-from ..errors import InvalidPartError, OptionTypeError, OptionValueError
+from ..errors import IdTypeError, InvalidIdsError, InvalidPartError, OptionTypeError, OptionValueError
 from .parts import Part
 
 __all__ = [
@@ -89,11 +89,24 @@ def mapped_triples_of(triples: Any) -> torch.Tensor:
             return TriplesFactory.from_path(path).mapped_triples
         return get_dataset(dataset=str(triples)).training.mapped_triples
     if isinstance(triples, torch.Tensor) and triples.ndim == 2 and triples.shape[1] == 3:
+        if triples.dtype == torch.bool or triples.is_floating_point() or triples.is_complex():
+            raise IdTypeError(f"triples must hold integer ids, but got a tensor of dtype {triples.dtype}")
         return triples.long()
     raise OptionTypeError(
         "triples must be a tensor of shape (n, 3), a TriplesFactory, a Dataset, a dataset name or a path, but got "
         f"{preview(triples)}",
     )
+
+
+def _check_ids(triples: torch.Tensor, *, max_id: int, target: str) -> None:
+    """Refuse triples whose entity (or relation) ids lie outside ``[0, max_id)``: they name no row of this graph."""
+    ids = triples[:, [0, 2]] if target == "entity" else triples[:, 1]
+    bad = ids[(ids < 0) | (ids >= max_id)].unique()
+    if bad.numel():
+        raise InvalidIdsError(
+            f"triples must hold {target} ids in [0, max_id={max_id}), but hold {preview(bad.tolist())}: "
+            "are they the triples of another graph?"
+        )
 
 
 def neighbour_means(
@@ -123,12 +136,14 @@ def neighbour_means(
     :return:
         A pair of the means, shape ``(k, *shape)`` (zero where there is none), and a bool mask of shape ``(k,)``
         telling which new ids have at least one known neighbour.
+
+    :raises InvalidIdsError:
+        If the triples hold an entity id (a relation id, for relations) outside ``[0, max_id)``.
     """
-    pairs = _entity_pairs(triples) if target == "entity" else _relation_pairs(triples, known)
     max_id = known.shape[0]
+    _check_ids(triples, max_id=max_id, target=target)
+    pairs = _entity_pairs(triples) if target == "entity" else _relation_pairs(triples, known)
     # (new id, known neighbour) links only
-    ok = (pairs[:, 0] < max_id) & (pairs[:, 1] < max_id)
-    pairs = pairs[ok]
     pairs = pairs[~known[pairs[:, 0]] & known[pairs[:, 1]]]
     flat = values.reshape(max_id, -1)
     sums = torch.zeros_like(flat).index_add_(0, pairs[:, 0], flat[pairs[:, 1]])

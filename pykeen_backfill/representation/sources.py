@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "BaseSource",
     "IdsLike",
     "collect_sources",
+    "id_space_of",
     "warm_start_sources",
 ]
 
@@ -96,9 +98,32 @@ def collect_sources(
 _NO_WARM_START = dict(target="entity", index=0, trainable=False, allow_pickle=False)
 
 
+def id_space_of(id_space: Any, labels: Any) -> tuple[Any, str]:
+    """Return the new id space of a warm start, given as ``id_space`` or by its deprecated name ``labels``.
+
+    :param id_space:
+        The new id space, or ``None``.
+    :param labels:
+        The same, by its deprecated name, or ``None``.
+
+    :return:
+        The id space (``None`` if neither is given) and the name it was given by, for error messages.
+
+    :raises OptionTypeError:
+        If both are given.
+    """
+    if labels is None:
+        return id_space, "id_space"
+    if id_space is not None:
+        raise OptionTypeError("pass id_space only: labels is its deprecated name, but both were given")
+    # the caller of BackfillRepresentation is two frames up
+    warnings.warn("labels is deprecated: pass id_space=... instead, with the same value", DeprecationWarning, 3)
+    return labels, "labels"
+
+
 def warm_start_sources(
     pretrained: Any,
-    labels: Any,
+    id_space: tuple[Any, str],
     *,
     options: Mapping[str, Any],
     others: Mapping[str, Any],
@@ -108,8 +133,8 @@ def warm_start_sources(
 
     :param pretrained:
         The sources of pre-trained vectors, or ``None`` if there is no warm start.
-    :param labels:
-        The new id space of a warm start.
+    :param id_space:
+        The new id space of a warm start, with the name the user gave it by, see :func:`id_space_of`.
     :param options:
         The warm start's options (``target``, ``index``, ``trainable``, ``allow_pickle``).
     :param others:
@@ -133,10 +158,10 @@ def warm_start_sources(
     if pretrained is None:
         # an option of a warm start without one would be silently ignored
         given = sorted(key for key, value in options.items() if value != _NO_WARM_START[key])
-        given += ["labels"] if labels is not None else []
+        given += [id_space[1]] if id_space[0] is not None else []
         if given:
             raise OptionTypeError(f"{given} only apply to a warm start: pass pretrained=... too")
         return others["sources"]
     from ..warm_start.bases import pretrained_sources
 
-    return pretrained_sources(pretrained, labels, **options, others=others, **kwargs)
+    return pretrained_sources(pretrained, id_space[0], **options, others=others, **kwargs)
