@@ -189,14 +189,10 @@ SYBILS = {
 
 #: pages whose examples do not run as written yet, and why; strict: the test fails once a page runs, so that its entry
 #: goes and the page stays tested
-PENDING = {
-    "warm_start.rst": "id_space (the renamed labels) comes with the lookup core's branch; drop this entry then",
-}
 
 
 def _page_param(page: pathlib.Path):
-    marks = [pytest.mark.xfail(strict=True, reason=PENDING[page.name])] if page.name in PENDING else []
-    return pytest.param(page, id=page.name, marks=marks)
+    return pytest.param(page, id=page.name)
 
 
 @pytest.mark.slow

@@ -83,12 +83,13 @@ def fill_labels(kwargs: Mapping[str, Any], labels: Callable[[], LabelsHint]) -> 
         Returns the new id space, e.g. the configuration's dataset; called only if it is needed.
 
     :return:
-        A copy of the keyword arguments, with ``labels`` filled in where ``pretrained`` is given without it, and
+        A copy of the keyword arguments, with ``id_space`` filled in where ``pretrained`` is given without it (nor
+        its deprecated name ``labels``), and
         ``triples`` where ``backfill_init`` is given without them.
     """
     kwargs = dict(kwargs)
-    if kwargs.get("pretrained") is not None and kwargs.get("labels") is None:
-        kwargs["labels"] = labels()
+    if kwargs.get("pretrained") is not None and kwargs.get("id_space") is None and kwargs.get("labels") is None:
+        kwargs["id_space"] = labels()
     # the neighbours of new rows are read from the same graph's training triples
     if kwargs.get("backfill_init") is not None and kwargs.get("triples") is None:
         kwargs["triples"] = labels()
