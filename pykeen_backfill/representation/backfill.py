@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -335,7 +334,10 @@ class BackfillRepresentation(Representation):
     # docstr-coverage: inherited
     def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
         if indices is None:
-            return self._all_rows()
+            # all rows by id through the same path, as the built-in does: asked for ``None``, a PyKEEN Embedding
+            # returns its inner module's weight without calling that module, so pruning and hook-based weight norm
+            # would serve the values of the part's latest lookup, not its current ones
+            indices = torch.arange(self.max_id, device=self.position.device)
         # long, as PyKEEN's Representation.forward declares its indices
         rows = rows_of(self.position, indices).long()
         # each part is called as a module, so whatever the user attached to it (hooks, pruning, parametrizations,
@@ -377,13 +379,3 @@ class BackfillRepresentation(Representation):
         if rows.device.type == "cpu" and not torch.compiler.is_compiling():
             return True
         return any(part.regularizer is not None or part.dropout is not None for part in self._parts())
-
-    def _all_rows(self) -> torch.Tensor:
-        """Ask each part for all of its rows, and copy them to the rows of their ids."""
-        pieces = [(self.order[start:stop].long(), part(indices=None)) for part, start, stop in self._spans()]
-        # the widest dtype of the parts, as torch.cat would give
-        dtype = functools.reduce(torch.promote_types, (x.dtype for _, x in pieces))
-        out = pieces[0][1].new_empty((self.max_id, *self.shape), dtype=dtype)
-        for ids, x in pieces:
-            out = out.index_copy_(0, ids, x.to(dtype))
-        return out
