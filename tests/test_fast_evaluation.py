@@ -153,7 +153,7 @@ def test_parts_are_ranks_among_all_triples(nations: Any) -> None:
 
 
 def test_bad_arguments_are_refused(nations: Any) -> None:
-    with pytest.raises(ValueError, match="memory_bytes.*0"):
+    with pytest.raises(ValueError, match=r"memory_bytes.*0"):
         FastRankBasedEvaluator(memory_bytes=0)
     with pytest.raises(ValueError, match=r"parts\['x'\]"):
         FastRankBasedEvaluator().evaluate_parts(
