@@ -179,3 +179,24 @@ def test_pipeline_accepts_it_and_the_resolver_does_not_know_it(nations: Any) -> 
     # PyKEEN's resolver lists Evaluator subclasses defined when pykeen.evaluation was imported, and has no plugin hook
     with pytest.raises(KeyError):
         evaluator_resolver.lookup("fastrankbased")
+
+
+def test_split_metrics_are_one_pass_of_pykeen_ranks(nations: Any) -> None:
+    from pykeen_backfill.growth import known_mask, split_metrics
+
+    model = DistMult(
+        triples_factory=nations.training,
+        embedding_dim=6,
+        entity_representations="backfill",
+        entity_representations_kwargs=dict(base_ids=[0, 2, 3, 5, 8, 9], base="embedding", base_kwargs=dict(shape=6)),
+        random_seed=0,
+    )
+    test = nations.testing.mapped_triples
+    filters = [nations.training.mapped_triples, nations.validation.mapped_triples]
+    split = split_metrics(model, test, additional_filter_triples=filters, batch_size=7)
+    mask = known_mask(test, [0, 2, 3, 5, 8, 9])
+    for name, triples in (("overall", test), ("known", test[mask]), ("new", test[~mask])):
+        theirs = RankBasedEvaluator().evaluate(model, triples, additional_filter_triples=[*filters, test])
+        assert split[name]["triples"] == len(triples) > 0
+        assert split[name]["mrr"] == pytest.approx(theirs.get_metric("inverse_harmonic_mean_rank"), abs=1e-7)
+        assert split[name]["hits_at_3"] == pytest.approx(theirs.get_metric("hits_at_3"), abs=1e-7)
