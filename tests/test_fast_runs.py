@@ -76,3 +76,32 @@ def test_study_trials_evaluate_fast_in_a_frozen_heap() -> None:
     assert result.study.user_attrs["evaluator"] == FastRankBasedEvaluator.get_normalized_name()
     assert watch.frozen and min(watch.frozen) > 0
     assert gc.get_freeze_count() == 0
+
+
+class _Node:
+    """An object in a reference cycle, which only the cyclic collector frees."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_frozen_heap_freezes_survivors_of_full_collections_and_gives_all_back() -> None:
+    from pykeen_backfill.training import frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        on_entry = gc.get_freeze_count()
+        assert on_entry > 0
+        kept = [_Node() for _ in range(1000)]
+        gc.collect(generation=1)
+        assert gc.get_freeze_count() == on_entry
+        gc.collect()
+        assert gc.get_freeze_count() >= on_entry + 1000
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() >= on_entry + 1000
+        garbage = _Node()
+        del garbage
+        assert gc.collect() >= 1
+    assert gc.get_freeze_count() == 0
+    assert len(kept) == 1000
