@@ -79,6 +79,21 @@ def test_ties_and_filtered_duplicates_equal_pykeen(nations: Any, name: str, kwar
     _assert_same(*_both(model, triples, additional_filter_triples=filters))
 
 
+@pytest.mark.parametrize(("name", "kwargs"), SCORED)
+def test_near_ties_are_settled_as_pykeen_rounds_them(nations: Any, name: str, kwargs: dict[str, Any]) -> None:
+    """Entities a rounding error apart: fast scores may order them otherwise, PyKEEN's own numbers decide."""
+    model = _model(nations, name, kwargs, seed=2)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for representation in model.entity_representations:
+            (weight,) = representation.parameters()
+            noise = torch.randn(weight[1:].shape, generator=generator, dtype=weight.real.dtype)
+            weight[1:] = weight[0] + (noise * 1e-6 if not weight.is_complex() else torch.complex(noise, noise) * 1e-6)
+    _assert_same(
+        *_both(model, nations.testing.mapped_triples, additional_filter_triples=nations.training.mapped_triples)
+    )
+
+
 def test_sigmoid_saturation_ties_equal_pykeen(nations: Any) -> None:
     model = DistMult(triples_factory=nations.training, embedding_dim=4, predict_with_sigmoid=True, random_seed=0)
     with torch.no_grad():

@@ -26,8 +26,8 @@ from pykeen.typing import LABEL_HEAD, LABEL_TAIL
 from pykeen.utils import prepare_filter_triples
 
 from .filtering import FilterIndex
-from .ranking import BYTES_PER_SCORE, batch_rows, feed_ranks
-from .scoring import Scorer, exact_scorer, query_numel
+from .ranking import BYTES_PER_SCORE, BoundedScorer, batch_rows, feed_ranks
+from .scoring import exact_scorer, query_numel, settles_whole_rows
 
 __all__ = [
     "DEFAULT_MEMORY_BYTES",
@@ -199,7 +199,7 @@ class FastRankBasedEvaluator(RankBasedEvaluator):
     def _rank(
         self,
         model: Model,
-        scorer: Scorer,
+        scorer: BoundedScorer,
         mapped_triples: torch.Tensor,
         additional_filter_triples: torch.Tensor | list[torch.Tensor] | None,
         targets: Collection[str],
@@ -213,19 +213,21 @@ class FastRankBasedEvaluator(RankBasedEvaluator):
         )
         feed_ranks(
             self,
+            model,
             scorer,
             mapped_triples,
             filter_index=FilterIndex(filters.to(model.device), model.num_relations),
             targets=[target for target in (LABEL_HEAD, LABEL_TAIL) if target in targets],
             rows=rows,
             sigmoid=sigmoid,
+            whole_rows=settles_whole_rows(model),
         )
 
 
-def _predictor(model: Model) -> Scorer:
+def _predictor(model: Model) -> BoundedScorer:
     """Score all entities with the model's own :meth:`~pykeen.models.Model.predict`."""
 
-    def score(batch: torch.Tensor, target: str) -> torch.Tensor:
-        return model.predict(hrt_batch=batch, target=target)
+    def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, None]:
+        return model.predict(hrt_batch=batch, target=target), None
 
     return score

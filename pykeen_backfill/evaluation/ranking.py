@@ -3,6 +3,11 @@
 The ranks follow PyKEEN's filtered protocol step for step: the scores of known true answers other than the query's
 own answer become NaN, and :meth:`~pykeen.evaluation.RankBasedEvaluator.process_scores_` turns the rest into
 optimistic, realistic and pessimistic ranks and candidate counts, so the metrics are PyKEEN's own.
+
+Fast scores come with a bound on their distance to PyKEEN's (see :mod:`.scoring`). Before ranking, every score that
+the bound does not place clearly above or below the true answer's, and the true answer's own, are recomputed with
+the model's :meth:`~pykeen.models.Model.score_t` / :meth:`~pykeen.models.Model.score_h` for just those candidates:
+each comparison that decides a rank is then made on PyKEEN's numbers, ties included.
 """
 
 from __future__ import annotations
@@ -11,21 +16,30 @@ from collections.abc import Callable, Collection
 
 import torch
 from pykeen.evaluation import RankBasedEvaluator
+from pykeen.models import Model
 from pykeen.typing import LABEL_HEAD, LABEL_TAIL
 
 from .filtering import FilterIndex
 
 __all__ = [
     "BYTES_PER_SCORE",
+    "BoundedScorer",
     "batch_rows",
     "feed_ranks",
 ]
 
-#: bytes per score and candidate alive at once while ranking: the scores, a distance or product buffer and the
-#: comparison masks of :meth:`pykeen.evaluation.ranks.Ranks.from_scores`
-BYTES_PER_SCORE = 16
+#: bytes per score and candidate alive at once while ranking: the scores, the bounded neighbours of a score and the
+#: masks comparing them, and the comparison masks of :meth:`pykeen.evaluation.ranks.Ranks.from_scores`
+BYTES_PER_SCORE = 32
+
+#: queries whose undecided candidates are recomputed together, and the fewest of them in a recomputation, so that
+#: PyKEEN broadcasts (and sums) as it does for a whole batch
+_GROUP, _FEWEST = 32, 16
 
 _COLUMN = {LABEL_HEAD: 0, LABEL_TAIL: 2}
+
+#: scores of all entities for a batch and a target, and a bound on their distance to PyKEEN's (``None``: exact)
+BoundedScorer = Callable[[torch.Tensor, str], tuple[torch.Tensor, torch.Tensor | None]]
 
 
 def batch_rows(num_entities: int, query_numel: int, memory_bytes: int, batch_size: int | None) -> int:
@@ -51,20 +65,25 @@ def batch_rows(num_entities: int, query_numel: int, memory_bytes: int, batch_siz
 
 def feed_ranks(
     evaluator: RankBasedEvaluator,
-    scorer: Callable[[torch.Tensor, str], torch.Tensor],
+    model: Model,
+    scorer: BoundedScorer,
     mapped_triples: torch.Tensor,
     *,
     filter_index: FilterIndex,
     targets: Collection[str],
     rows: int,
     sigmoid: bool,
+    whole_rows: bool = False,
 ) -> None:
     """Rank the answers of the given triples and hand the ranks to the evaluator, in the order of the triples.
 
     :param evaluator:
         A filtered rank-based evaluator; its :meth:`~pykeen.evaluation.RankBasedEvaluator.process_scores_` is called.
+    :param model:
+        The model, in evaluation mode; it recomputes the scores the bound leaves undecided.
     :param scorer:
-        The scores of all entities for a batch of triples and a target.
+        The scores of all entities for a batch of triples and a target, with a bound on their distance to the
+        model's own scores.
     :param mapped_triples:
         shape: ``(n, 3)``; the triples to rank, on the scorer's device.
     :param filter_index:
@@ -75,16 +94,73 @@ def feed_ranks(
         How many triples to score at once.
     :param sigmoid:
         Whether to pass the scores through a sigmoid first, as PyKEEN's ``predict_with_sigmoid`` does.
+    :param whole_rows:
+        Whether to recompute all scores of a query that has undecided candidates (see
+        :func:`~.scoring.settles_whole_rows`), rather than only the undecided ones.
     """
     for start in range(0, len(mapped_triples), rows):
         batch = mapped_triples[start : start + rows]
         for target in targets:
-            scores = scorer(batch, target)
+            scores, bound = scorer(batch, target)
+            if bound is not None:
+                undecided = _undecided(scores, bound, batch[:, _COLUMN[target]], sigmoid)
+                if whole_rows:
+                    _settle_rows_(model, scores, undecided, batch, target)
+                else:
+                    _settle_(model, scores, undecided, batch, target)
             if sigmoid:
                 scores = torch.sigmoid(scores)
             evaluator.process_scores_(
                 hrt_batch=batch, target=target, scores=scores, true_scores=_filter_(scores, batch, target, filter_index)
             )
+
+
+def _undecided(scores: torch.Tensor, bound: torch.Tensor, answers: torch.Tensor, sigmoid: bool) -> torch.Tensor:
+    """Tell which scores may compare with the true answer's otherwise than PyKEEN's do (the answer's own included).
+
+    With ``g`` the (monotone) post-processing, a score ``s`` within ``b`` of PyKEEN's is surely above the answer's
+    (itself within ``b`` of ``a``) if ``g(s - b) > g(a + b)``, and surely below if ``g(s + b) < g(a - b)``.
+    """
+    post = torch.sigmoid if sigmoid else torch.clone
+    true = scores.gather(1, answers.unsqueeze(1))
+    margin = bound.unsqueeze(1)
+    above = post(scores - margin) > post(true + margin)
+    above |= post(scores + margin) < post(true - margin)
+    undecided = above.logical_not_()
+    undecided[torch.arange(len(answers), device=answers.device), answers] = True
+    return undecided
+
+
+def _own_scores(model: Model, queries: torch.Tensor, target: str, ids: torch.Tensor | None) -> torch.Tensor:
+    if target == LABEL_TAIL:
+        return model.score_t(queries[:, :2], tails=ids)
+    return model.score_h(queries[:, 1:], heads=ids)
+
+
+def _settle_(model: Model, scores: torch.Tensor, undecided: torch.Tensor, batch: torch.Tensor, target: str) -> None:
+    """Overwrite the undecided scores of a batch with the model's own, a group of queries at a time."""
+    num_entities = scores.shape[1]
+    for first in range(0, len(batch), _GROUP):
+        # the last group borrows queries from the one before, so that every group has at least two
+        group = slice(max(0, min(first, len(batch) - 2)), min(first + _GROUP, len(batch)))
+        ids = undecided[group].any(dim=0).nonzero().squeeze(1)
+        if len(ids) < 2:
+            ids = torch.cat([ids, (ids[:1] + 1) % num_entities])
+        scores[group].index_copy_(1, ids, _own_scores(model, batch[group], target, ids).to(scores.dtype))
+
+
+def _settle_rows_(
+    model: Model, scores: torch.Tensor, undecided: torch.Tensor, batch: torch.Tensor, target: str
+) -> None:
+    """Overwrite all scores of the queries with an undecided candidate besides the answer with the model's own."""
+    rows = (undecided.sum(dim=1) > 1).nonzero().squeeze(1)
+    for first in range(0, len(rows), _GROUP):
+        group = rows[first : first + _GROUP]
+        if len(group) < _FEWEST:
+            # pad with other queries of the batch, whose own scores are simply written again
+            others = torch.arange(len(batch), device=rows.device)
+            group = torch.cat([group, others[~torch.isin(others, group)][: _FEWEST - len(group)]])
+        scores.index_copy_(0, group, _own_scores(model, batch[group], target, None).to(scores.dtype))
 
 
 def _filter_(scores: torch.Tensor, batch: torch.Tensor, target: str, filter_index: FilterIndex) -> torch.Tensor:

@@ -12,8 +12,10 @@ entity rows, so no intermediate of that size is needed:
   (for ``p=1`` the power changes nothing);
 - RotatE: ``-||h * r - t||`` and ``-||t * conj(r) - h||``, the head side exactly as PyKEEN computes it.
 
-The numbers agree with PyKEEN's to floating-point rounding (the sums run in another order); candidates with identical
-rows get identical scores, so ties stay ties. Anything not listed, wrapped or overridden gets no scorer
+These scores agree with PyKEEN's up to floating-point rounding, as the sums run in another order, so each scorer also
+bounds that difference per query (generously: a sum of ``n`` terms errs by at most about ``n`` roundings of the sum
+of their magnitudes). :mod:`.ranking` recomputes with PyKEEN's own scoring every score the bound leaves on either side
+of the true answer's, so the ranks are PyKEEN's. Anything not listed, wrapped or overridden gets no scorer
 (:func:`exact_scorer` returns ``None``) and is left to PyKEEN.
 """
 
@@ -38,13 +40,15 @@ __all__ = [
     "Scorer",
     "exact_scorer",
     "query_numel",
+    "settles_whole_rows",
 ]
 
-#: scores of all entities for a batch of ``(h, r, t)`` ids and a target, shape ``(batch, num_entities)``
-Scorer = Callable[[torch.Tensor, str], torch.Tensor]
+#: scores of all entities for a batch of ``(h, r, t)`` ids and a target, shape ``(batch, num_entities)``, and per
+#: query a bound on how far each score may lie from the one PyKEEN computes, shape ``(batch,)``
+Scorer = Callable[[torch.Tensor, str], tuple[torch.Tensor, torch.Tensor]]
 
 
-def _rows(model: ERModel, side: str, ids: torch.Tensor) -> list[torch.Tensor]:
+def _rows(model: ERModel, side: str, ids: torch.Tensor | None) -> list[torch.Tensor]:
     representations = model.entity_representations if side == "entity" else model.relation_representations
     return [representation(indices=ids) for representation in representations]
 
@@ -59,13 +63,26 @@ def _given_and_asked(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, to
     return (batch[:, 0] if target == LABEL_TAIL else batch[:, 2]), batch[:, 1]
 
 
+def _gamma(terms: int, like: torch.Tensor) -> float:
+    """Return a relative rounding bound for a sum of ``terms`` products in the precision of ``like``, with room.
+
+    A floating-point sum of ``n`` terms in any order errs by at most ``n`` units of rounding (half an epsilon each)
+    times the sum of the terms' magnitudes; PyKEEN's score and ours each err so, and a few more roundings come from
+    the products.
+    """
+    return (terms + 10) * torch.finfo(like.real.dtype if like.is_complex() else like.dtype).eps
+
+
 def _distmult(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
     (rows,) = entities
+    largest = torch.linalg.vector_norm(rows, dim=-1).max()
 
-    def score(batch: torch.Tensor, target: str) -> torch.Tensor:
+    def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         (r,) = _rows(model, "relation", relation)
-        return (rows[given] * r) @ rows.T
+        query = rows[given] * r
+        bound = _gamma(rows.shape[-1], rows) * torch.linalg.vector_norm(query, dim=-1) * largest
+        return query @ rows.T, bound
 
     return score
 
@@ -73,25 +90,30 @@ def _distmult(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
 def _simple(model: ERModel, entities: Sequence[torch.Tensor], clamp: tuple[float, float] | None) -> Scorer:
     forward, backward = entities
     keys = torch.cat([forward, backward], dim=-1)
+    largest = torch.linalg.vector_norm(keys, dim=-1).max()
 
-    def score(batch: torch.Tensor, target: str) -> torch.Tensor:
+    def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         r_forward, r_backward = _rows(model, "relation", relation)
         query = torch.cat([forward[given] * r_forward, backward[given] * r_backward], dim=-1)
+        bound = _gamma(keys.shape[-1], keys) * torch.linalg.vector_norm(query, dim=-1) * largest
         scores = 0.5 * (query @ keys.T)
-        return scores if clamp is None else scores.clamp(min=clamp[0], max=clamp[1])
+        return (scores if clamp is None else scores.clamp(min=clamp[0], max=clamp[1])), bound
 
     return score
 
 
 def _rescal(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
     (rows,) = entities
+    largest = torch.linalg.vector_norm(rows, dim=-1).max()
 
-    def score(batch: torch.Tensor, target: str) -> torch.Tensor:
+    def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         (r,) = _rows(model, "relation", relation)
         equation = "bd,bde->be" if target == LABEL_TAIL else "be,bde->bd"
-        return torch.einsum(equation, rows[given], r) @ rows.T
+        magnitudes = torch.einsum(equation, rows[given].abs(), r.abs())
+        bound = _gamma(rows.shape[-1] ** 2, rows) * torch.linalg.vector_norm(magnitudes, dim=-1) * largest
+        return torch.einsum(equation, rows[given], r) @ rows.T, bound
 
     return score
 
@@ -99,27 +121,35 @@ def _rescal(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
 def _complex(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
     (rows,) = entities
     keys = _real(rows)
+    largest = torch.linalg.vector_norm(keys, dim=-1).max()
 
-    def score(batch: torch.Tensor, target: str) -> torch.Tensor:
+    def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         (r,) = _rows(model, "relation", relation)
         # Re<q, conj(t)> is the real dot product of the real views; Re<w, h> that of conj(w) with h
-        query = rows[given] * r if target == LABEL_TAIL else torch.conj(r * torch.conj(rows[given]))
-        return _real(query.resolve_conj()) @ keys.T
+        query = _real(
+            (rows[given] * r if target == LABEL_TAIL else torch.conj(r * torch.conj(rows[given]))).resolve_conj()
+        )
+        bound = _gamma(keys.shape[-1], keys) * torch.linalg.vector_norm(query, dim=-1) * largest
+        return query @ keys.T, bound
 
     return score
 
 
 def _transe(model: ERModel, entities: Sequence[torch.Tensor], p: float, power_norm: bool) -> Scorer:
     (rows,) = entities
+    largest = rows.abs().sum(dim=-1).max()
 
-    def score(batch: torch.Tensor, target: str) -> torch.Tensor:
+    def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         (r,) = _rows(model, "relation", relation)
         query = rows[given] + r if target == LABEL_TAIL else rows[given] - r
+        # each difference errs by a unit of rounding of its operands' magnitudes, the norm by the sum's
+        magnitude = (rows[given].abs() + r.abs()).sum(dim=-1) + largest
+        bound = _gamma(rows.shape[-1], rows) * (magnitude.square() if power_norm and p == 2 else magnitude)
         if p == 1:
-            return -_manhattan(query, rows)
-        return -_euclidean(query, rows, squared=power_norm)
+            return -_manhattan(query, rows), bound
+        return -_euclidean(query, rows, squared=power_norm), bound
 
     return score
 
@@ -127,12 +157,15 @@ def _transe(model: ERModel, entities: Sequence[torch.Tensor], p: float, power_no
 def _rotate(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
     (rows,) = entities
     keys = _real(rows)
+    largest = keys.abs().sum(dim=-1).max()
 
-    def score(batch: torch.Tensor, target: str) -> torch.Tensor:
+    def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         (r,) = _rows(model, "relation", relation)
         query = rows[given] * r if target == LABEL_TAIL else rows[given] * torch.conj(r)
-        return -_euclidean(_real(query.resolve_conj()), keys, squared=False)
+        magnitude = 2 * (rows[given].abs() * r.abs()).sum(dim=-1) + largest
+        bound = _gamma(keys.shape[-1], keys) * magnitude
+        return -_euclidean(_real(query.resolve_conj()), keys, squared=False), bound
 
     return score
 
@@ -228,7 +261,8 @@ def exact_scorer(model: Model) -> Scorer | None:
 
     :return:
         A function of a batch of ``(h, r, t)`` ids and a target (``"head"`` or ``"tail"``) returning the scores of all
-        entities as that target, before PyKEEN's ``predict_with_sigmoid``; ``None`` where the model's interaction,
+        entities as that target, before PyKEEN's ``predict_with_sigmoid``, and per query a bound on their distance to
+        PyKEEN's scores; ``None`` where the model's interaction,
         representations or methods are not ones this module can prove it reproduces.
     """
     if not _is_plain(model):
@@ -240,6 +274,23 @@ def exact_scorer(model: Model) -> Scorer | None:
     if not _shapes_fit(model, rows):
         return None
     return builder(rows)
+
+
+def settles_whole_rows(model: Model) -> bool:
+    """Tell whether PyKEEN's scores of some candidates differ from its scores of all, for this model's interaction.
+
+    PyKEEN computes ComplEx and RESCAL with :func:`torch.einsum`, whose order of summation depends on the shapes, so
+    a score recomputed for a few candidates may differ by a rounding from the same score among all candidates; the
+    element-wise interactions give the very same numbers either way.
+
+    :param model:
+        A model :func:`exact_scorer` scores.
+
+    :return:
+        Whether to recompute undecided scores with whole rows of candidates.
+    """
+    interaction = getattr(model, "interaction", None)
+    return isinstance(interaction, ComplExInteraction | RESCALInteraction)
 
 
 def query_numel(model: Model) -> int:
