@@ -32,8 +32,11 @@ __all__ = [
 #: masks comparing them, and the comparison masks of :meth:`pykeen.evaluation.ranks.Ranks.from_scores`
 BYTES_PER_SCORE = 32
 
-#: queries whose undecided candidates are recomputed together, and the fewest of them in a recomputation, so that
-#: PyKEEN broadcasts (and sums) as it does for a whole batch
+#: queries whose undecided candidates are recomputed together: two, the fewest for which PyKEEN broadcasts as it does
+#: for a whole batch, and the cheapest, as the candidates of a group are the union of its queries'
+_PAIR = 2
+
+#: queries recomputed together with whole rows, and the fewest for which the sums run as for a whole batch
 _GROUP, _FEWEST = 32, 16
 
 _COLUMN = {LABEL_HEAD: 0, LABEL_TAIL: 2}
@@ -140,9 +143,9 @@ def _own_scores(model: Model, queries: torch.Tensor, target: str, ids: torch.Ten
 def _settle_(model: Model, scores: torch.Tensor, undecided: torch.Tensor, batch: torch.Tensor, target: str) -> None:
     """Overwrite the undecided scores of a batch with the model's own, a group of queries at a time."""
     num_entities = scores.shape[1]
-    for first in range(0, len(batch), _GROUP):
-        # the last group borrows queries from the one before, so that every group has at least two
-        group = slice(max(0, min(first, len(batch) - 2)), min(first + _GROUP, len(batch)))
+    for first in range(0, len(batch), _PAIR):
+        # the last group borrows a query from the one before, so that every group has two
+        group = slice(max(0, min(first, len(batch) - _PAIR)), min(first + _PAIR, len(batch)))
         ids = undecided[group].any(dim=0).nonzero().squeeze(1)
         if len(ids) < 2:
             ids = torch.cat([ids, (ids[:1] + 1) % num_entities])

@@ -138,18 +138,19 @@ def _complex(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
 
 def _transe(model: ERModel, entities: Sequence[torch.Tensor], p: float, power_norm: bool) -> Scorer:
     (rows,) = entities
-    largest = rows.abs().sum(dim=-1).max()
+    largest = torch.linalg.vector_norm(rows, ord=p, dim=-1).max()
 
     def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         (r,) = _rows(model, "relation", relation)
         query = rows[given] + r if target == LABEL_TAIL else rows[given] - r
-        # each difference errs by a unit of rounding of its operands' magnitudes, the norm by the sum's
-        magnitude = (rows[given].abs() + r.abs()).sum(dim=-1) + largest
-        bound = _gamma(rows.shape[-1], rows) * (magnitude.square() if power_norm and p == 2 else magnitude)
+        # each difference errs by a rounding of its operands' magnitudes, the norm by the sum's
+        magnitude = torch.linalg.vector_norm(rows[given].abs() + r.abs(), ord=p, dim=-1) + largest
         if p == 1:
-            return -_manhattan(query, rows), bound
-        return -_euclidean(query, rows, squared=power_norm), bound
+            return -_manhattan(query, rows), _gamma(rows.shape[-1], rows) * magnitude
+        if power_norm:
+            return -_euclidean(query, rows, squared=True), 3 * _gamma(rows.shape[-1], rows) * magnitude.square()
+        return -_euclidean(query, rows, squared=False), _gamma(rows.shape[-1], rows) * magnitude
 
     return score
 
@@ -157,13 +158,13 @@ def _transe(model: ERModel, entities: Sequence[torch.Tensor], p: float, power_no
 def _rotate(model: ERModel, entities: Sequence[torch.Tensor]) -> Scorer:
     (rows,) = entities
     keys = _real(rows)
-    largest = keys.abs().sum(dim=-1).max()
+    largest = torch.linalg.vector_norm(keys, dim=-1).max()
 
     def score(batch: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
         given, relation = _given_and_asked(batch, target)
         (r,) = _rows(model, "relation", relation)
         query = rows[given] * r if target == LABEL_TAIL else rows[given] * torch.conj(r)
-        magnitude = 2 * (rows[given].abs() * r.abs()).sum(dim=-1) + largest
+        magnitude = torch.linalg.vector_norm(rows[given].abs() * r.abs(), dim=-1) + largest
         bound = _gamma(keys.shape[-1], keys) * magnitude
         return -_euclidean(_real(query.resolve_conj()), keys, squared=False), bound
 
