@@ -143,13 +143,19 @@ def _own_scores(model: Model, queries: torch.Tensor, target: str, ids: torch.Ten
 def _settle_(model: Model, scores: torch.Tensor, undecided: torch.Tensor, batch: torch.Tensor, target: str) -> None:
     """Overwrite the undecided scores of a batch with the model's own, a group of queries at a time."""
     num_entities = scores.shape[1]
-    for first in range(0, len(batch), _PAIR):
-        # the last group borrows a query from the one before, so that every group has two
-        group = slice(max(0, min(first, len(batch) - _PAIR)), min(first + _PAIR, len(batch)))
+    # a query whose only undecided score is its answer's is decided: every comparison with the answer is
+    rows = (undecided.sum(dim=1) > 1).nonzero().squeeze(1)
+    for first in range(0, len(rows), _PAIR):
+        group = rows[first : first + _PAIR]
+        if len(group) < _PAIR and len(batch) >= _PAIR:
+            # a lone query borrows another of the batch, whose recomputed scores are PyKEEN's too
+            others = torch.arange(len(batch), device=rows.device)
+            group = torch.cat([group, others[others != group[0]][:1]])
         ids = undecided[group].any(dim=0).nonzero().squeeze(1)
         if len(ids) < 2:
             ids = torch.cat([ids, (ids[:1] + 1) % num_entities])
-        scores[group].index_copy_(1, ids, _own_scores(model, batch[group], target, ids).to(scores.dtype))
+        exact = _own_scores(model, batch[group], target, ids).to(scores.dtype)
+        scores[group.unsqueeze(1), ids.unsqueeze(0)] = exact
 
 
 def _settle_rows_(
