@@ -287,7 +287,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--pykeen-triples", type=int, default=1000, help="test triples PyKEEN's evaluator ranks")
     parser.add_argument("--ours-triples", type=int, default=0, help="test triples split_metrics ranks; 0: all")
-    parser.add_argument("--graphs", nargs="+", default=["ENTITY", "FACT"])
+    parser.add_argument("--graphs", nargs="*", default=["ENTITY", "FACT"])
     parser.add_argument("--umls-epochs", type=int, default=60)
     parser.add_argument("--umls-rounds", type=int, default=3)
     parser.add_argument("--umls-child", choices=["run", "pykeen"], help=argparse.SUPPRESS)
