@@ -105,6 +105,7 @@ LAYERS = [
     {"representation"},
     {"plugins"},
     {"quiet"},
+    {"evaluation", "training"},
     {"experiments", "demo", "growth", "models", "scaling"},
     {"cli"},
 ]

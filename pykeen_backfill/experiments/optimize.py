@@ -73,7 +73,9 @@ def hpo_pipeline(**kwargs: Any) -> HpoPipelineResult:
     are the same in every trial; the model's own hyperparameters (e.g. ``embedding_dim``) are searched as PyKEEN
     searches them, and a backfill built from a hint gets each trial's size. The best configuration the result saves
     (``best_pipeline/pipeline_config.json``) keeps the representation keyword arguments as given, so that
-    ``pykeen-backfill run`` can run it.
+    ``pykeen-backfill run`` can run it. As in :func:`~.run.pipeline_from_config`, trials evaluate with
+    :class:`~pykeen_backfill.evaluation.FastRankBasedEvaluator` where PyKEEN's rank-based evaluator would, and train
+    inside :func:`~pykeen_backfill.training.frozen_heap`.
 
     :param kwargs:
         The keyword arguments of :func:`pykeen.hpo.hpo_pipeline`.
@@ -83,8 +85,14 @@ def hpo_pipeline(**kwargs: Any) -> HpoPipelineResult:
     """
     from pykeen.hpo import hpo_pipeline as pykeen_hpo_pipeline
 
+    from ..evaluation.choice import fast_evaluator
+    from ..training import frozen_heap
+
     check_study(kwargs)
-    result = pykeen_hpo_pipeline(**prepare_pipeline_kwargs(kwargs))
+    hpo_kwargs = prepare_pipeline_kwargs(kwargs)
+    hpo_kwargs = {**hpo_kwargs, "evaluator": fast_evaluator(hpo_kwargs.get("evaluator"))}
+    with frozen_heap():
+        result = pykeen_hpo_pipeline(**hpo_kwargs)
     # the best configuration is written from the objective's fixed keyword arguments: give it the user's own
     result.objective.model_kwargs = kwargs.get("model_kwargs")
     return result

@@ -1,9 +1,11 @@
 """Rank-based metrics split by what is new: test triples whose entities and relation were all known, the others, all.
 
 After a graph grew, one overall MRR hides what matters: the triples among known entities may score as before while
-those touching a new entity score poorly, or the reverse. :func:`split_metrics` evaluates the test triples three
-times with PyKEEN's :class:`~pykeen.evaluation.RankBasedEvaluator` and the same filter triples: all of them (exactly
-PyKEEN's figures), those whose head, relation and tail were all known, and those touching a new entity or relation.
+those touching a new entity score poorly, or the reverse. :func:`split_metrics` ranks the test triples once with
+:class:`~pykeen_backfill.evaluation.FastRankBasedEvaluator` (PyKEEN's filtered rank-based metrics) and reports three
+parts of those ranks: all triples (exactly PyKEEN's figures), those whose head, relation and tail were all known, and
+those touching a new entity or relation. Every test triple is filtered in every part, so the known and new ranks
+together are the overall ones.
 """
 
 from __future__ import annotations
@@ -110,35 +112,32 @@ def split_metrics(
         The ids of the known relations; ``None`` with ``known_entities=None``: those the model serves from earlier
         vectors, else all.
     :param additional_filter_triples:
-        The triples to filter, as for PyKEEN's evaluator: the training (and validation) triples.
+        The triples to filter besides the test triples, as for PyKEEN's evaluator: the training (and validation)
+        triples.
     :param batch_size:
-        The evaluation batch size; ``None``: PyKEEN finds one.
+        The largest evaluation batch; memory bounds it further. ``None``: memory alone decides.
 
     :return:
         For each of ``overall``, ``known`` and ``new``: the number of ``triples`` and each metric of :data:`METRICS`
         (``None`` where there is no triple).
     """
-    from pykeen.evaluation import RankBasedEvaluator
+    from ..evaluation import FastRankBasedEvaluator
 
     if known_entities is None:
         known_entities, found_relations = known_ids(model)
         known_relations = found_relations if known_relations is None else known_relations
-    mask = known_mask(mapped_triples, known_entities, known_relations)
-    parts = {"overall": mapped_triples, "known": mapped_triples[mask], "new": mapped_triples[~mask]}
+    mask = known_mask(mapped_triples, known_entities, known_relations).cpu()
+    parts = {"overall": torch.ones_like(mask), "known": mask, "new": ~mask}
+    evaluated = FastRankBasedEvaluator().evaluate_parts(
+        model, mapped_triples, parts, additional_filter_triples=additional_filter_triples, batch_size=batch_size
+    )
     result: dict[str, dict[str, float | int | None]] = {}
-    for name, triples in parts.items():
-        figures: dict[str, float | int | None] = {"triples": len(triples)}
-        if len(triples):
-            evaluated = RankBasedEvaluator().evaluate(
-                model,
-                triples,
-                additional_filter_triples=additional_filter_triples,
-                batch_size=batch_size,
-                use_tqdm=False,
-            )
-            figures.update({key: float(evaluated.get_metric(metric)) for key, metric in METRICS.items()})
-        else:
+    for name, part in evaluated.items():
+        figures: dict[str, float | int | None] = {"triples": int(parts[name].sum())}
+        if part is None:
             figures.update(dict.fromkeys(METRICS))
+        else:
+            figures.update({key: float(part.get_metric(metric)) for key, metric in METRICS.items()})
         result[name] = figures
     return result
 
