@@ -90,6 +90,9 @@ class MappedTable:
     #: the dtype of the stored numbers
     dtype: torch.dtype
 
+    #: whether every value is finite, where the writer recorded it; ``None``: not known
+    finite: bool | None = None
+
     def __init__(self, path: str | pathlib.Path, *, bfloat16: bool = False) -> None:
         """Open and map the file, checking its header and size.
 

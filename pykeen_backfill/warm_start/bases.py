@@ -26,9 +26,11 @@ import torch
 
 from ..checks import as_bool, as_index, preview, requested_shape
 from ..errors import NoSharedLabelsError, OptionTypeError, ShapeMismatchError
+from ..scaling.mapfile import MappedTable
+from ..scaling.mapped import MappedEmbedding
 from .align import Alignment, align
 from .labels import check_unique, checked_target, row_labels
-from .readers import open_source
+from .readers import PretrainedReader, open_source
 from .sources import LabelledVectors, PretrainedSourceHint, as_sources, check_finite, option
 from .space import LabelsHint, new_labels
 
@@ -107,12 +109,17 @@ def pretrained_sources(
     for source in as_sources(pretrained):
         reader = open_source(source, allow_pickle=allow_pickle)
         table = reader.table(target, option(source.index, index))
-        if not source.allow_nonfinite:
+        mapped = _mapped(reader, target, option(source.index, index), frozen=not option(source.trainable, trainable))
+        # a mapped file's writer recorded whether it is finite: reading it whole to check would load it
+        if not source.allow_nonfinite and (mapped is None or not mapped.finite):
             check_finite(table, source=reader.description)
         _check_shape(table, requested=requested, target=target, source=reader.description)
         alignment = align(table.labels, space, claimed, source=reader.description)
         _log(alignment, target=target, num_old=len(table.labels))
-        if alignment.num_reused:
+        if alignment.num_reused and mapped is not None:
+            base = _mapped_base(mapped, alignment, model_kwargs, source=reader.description)
+            bases.append({"ids": alignment.new_ids, "base": base})
+        elif alignment.num_reused:
             vectors = _in_model_dtype(table.vectors[alignment.old_rows], model_kwargs, source=reader.description)
             base_kwargs = _base_kwargs(vectors, option(source.trainable, trainable), model_kwargs)
             bases.append({"ids": alignment.new_ids, "base": "embedding", "base_kwargs": base_kwargs})
@@ -121,6 +128,28 @@ def pretrained_sources(
                 _no_overlap_message(table.labels, space, target=target, source=reader.description)
             )
     return bases
+
+
+def _mapped(reader: PretrainedReader, target: str, index: int, *, frozen: bool) -> MappedTable | None:
+    """Return the mapped file of frozen rows, if the source has one; trainable rows are copied into memory."""
+    return reader.mapped(target, index) if frozen else None
+
+
+def _mapped_base(
+    table: MappedTable, alignment: Alignment, model_kwargs: Mapping[str, Any], *, source: str
+) -> MappedEmbedding:
+    """Serve the reused rows from the mapped file itself, cast to the model's dtype on lookup."""
+    dtype = _in_model_dtype(table.tensor[:1], model_kwargs, source=source).dtype
+    identity = alignment.num_reused == table.num_rows and bool(
+        (alignment.old_rows == torch.arange(table.num_rows)).all()
+    )
+    return MappedEmbedding(
+        table.path,
+        rows=None if identity else alignment.old_rows,
+        dtype=dtype,
+        bfloat16=table.dtype == torch.bfloat16,
+        fingerprint=table.fingerprint(),
+    )
 
 
 def _show(labels: LabelsHint) -> str:
