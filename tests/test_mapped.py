@@ -222,3 +222,47 @@ def test_an_export_is_served_mapped_when_frozen(tmp_path: pathlib.Path) -> None:
     entity.write_bytes(entity.read_bytes()[:-2] + b"\x00\x01")
     with pytest.raises(MappedFileError, match=r"entity_0\.npy.*fingerprint"):
         BackfillRepresentation.from_pretrained(PretrainedSource(tmp_path / "out"), grown, shape=6)
+
+
+def test_export_in_half_precision_and_grow_from_it(
+    nations, tmp_path: pathlib.Path, old_nations_run: pathlib.Path
+) -> None:
+    cli = [sys.executable, "-m", "pykeen_backfill.cli"]
+    out = tmp_path / "export"
+    done = subprocess.run(
+        [*cli, "export", str(old_nations_run), str(out), "--format", "npy", "--dtype", "float16"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    config = tmp_path / "grown.json"
+    config.write_text(
+        json.dumps(
+            dict(
+                pipeline=dict(
+                    dataset="nations",
+                    model="DistMult",
+                    model_kwargs=dict(embedding_dim=8),
+                    training_kwargs=dict(num_epochs=1, batch_size=256),
+                    random_seed=0,
+                )
+            )
+        )
+    )
+    grown = tmp_path / "grown"
+    done = subprocess.run(
+        [*cli, "grow", str(out), str(config), "-d", str(grown), "--init", "model"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "entity  : 10 reused, 4 new, 0 dropped" in done.stdout
+    old = torch.load(old_nations_run / "trained_model.pkl", weights_only=False).entity_representations[0]
+    new = torch.load(grown / "trained_model.pkl", weights_only=False).entity_representations[0]
+    assert isinstance(new.bases[0], MappedEmbedding) and new.bases[0].path == out / "entity_0.npy"
+    old_ids = TriplesFactory.from_path_binary(old_nations_run / "training_triples").entity_to_id
+    for label, old_id in old_ids.items():
+        expected = old(torch.tensor([old_id])).detach().half().float()
+        assert torch.equal(new(torch.tensor([nations.training.entity_to_id[label]])).detach(), expected), label

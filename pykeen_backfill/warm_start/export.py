@@ -40,7 +40,9 @@ def export_vectors(
     :param allow_pickle:
         Whether the model of a run directory may be unpickled. Only pass ``True`` for runs you trust.
     :param tensor_format:
-        ``"pt"`` (:func:`torch.save` of the tensor alone) or ``"npy"`` (:func:`numpy.save`, without pickle).
+        ``"pt"`` (:func:`torch.save` of the tensor alone) or ``"npy"``: a ``.npy`` file, which a warm start maps
+        from disk for frozen rows (see :class:`~pykeen_backfill.scaling.mapped.MappedEmbedding`); the manifest
+        records its dtype, size and fingerprint, so that a changed file is refused.
     :param dataset:
         The data a run directory without ``training_triples/`` was trained on, for its labels, see
         :func:`~pykeen_backfill.warm_start.open_pretrained`.
