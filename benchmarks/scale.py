@@ -3,7 +3,7 @@
 
 Generates (once, cached) a base table as a mappable ``.npy`` file, written chunk by chunk, and measures:
 
-- construction of a :class:`~pykeen_backfill.scaling.mapped.MappedEmbedding` over it;
+- construction of a :class:`~pykeen_backfill.representation.mapped.MappedEmbedding` over it;
 - lookups and training steps against an in-memory base of the same rows (CPU time of one thread, rounds side by
   side, min/median/max);
 - one training epoch over the new triples, in a child process per rank (1 process, then 2 DDP ranks with gloo), with
@@ -14,6 +14,7 @@ Run::
 
     python benchmarks/scale.py --quick     # 2M x 64 base (0.5 GB); about 1.5 minutes
     python benchmarks/scale.py             # 20M x 64 base (5.1 GB); writes it once, then about 10 minutes
+    python benchmarks/scale.py --precision 3   # UMLS grown from float32 and float16 exports, 3 seeds
 
 Files go to ``benchmarks/results/`` (git ignores it): the bases in ``scale-cache/``, the figures in ``scale.json``.
 """
@@ -48,7 +49,7 @@ NEGATIVES = 4
 
 def base_file(rows: int, cache: pathlib.Path) -> pathlib.Path:
     """Return the cached base of ``rows`` random rows, writing it chunk by chunk if it is missing."""
-    from pykeen_backfill.scaling.stored import write_table
+    from pykeen_backfill.warm_start.stored import write_table
 
     path = cache / f"base-{rows}x{DIM}-float32.npy"
     if path.exists():
@@ -86,7 +87,7 @@ def side_by_side(contestants: dict[str, Callable[[], Any]], rounds: int) -> dict
 
 def construction(path: pathlib.Path) -> dict[str, float]:
     """Time building a mapped base over the file (header, size and identity checks; no rows read)."""
-    from pykeen_backfill.scaling.mapped import MappedEmbedding
+    from pykeen_backfill.representation.mapped import MappedEmbedding
 
     seconds = []
     for _ in range(5):
@@ -101,7 +102,7 @@ def lookups(path: pathlib.Path, rows: int, rounds: int) -> dict[str, Any]:
     from pykeen.nn import Embedding
     from pykeen.nn.init import PretrainedInitializer
 
-    from pykeen_backfill.scaling.mapped import MappedEmbedding
+    from pykeen_backfill.representation.mapped import MappedEmbedding
 
     compared = min(rows, COMPARED_ROWS)
     mapped = MappedEmbedding(path, resident_bytes=2**40)
@@ -126,7 +127,7 @@ def training_steps(path: pathlib.Path, rows: int, rounds: int) -> dict[str, Any]
     """Time a training step of DistMult whose base is mapped, and one whose base is in memory (same rows)."""
     from pykeen.nn.init import PretrainedInitializer
 
-    from pykeen_backfill.scaling.mapped import MappedEmbedding
+    from pykeen_backfill.representation.mapped import MappedEmbedding
 
     compared = min(rows, COMPARED_ROWS)
     values = MappedEmbedding(path, max_full_bytes=None, rows=range(compared))(None)
@@ -190,7 +191,7 @@ def stepper(model: Any, triples: torch.Tensor, generator: torch.Generator) -> Ca
 
 def epoch_child(path: pathlib.Path, rank: int, world: int, address: str, out: pathlib.Path) -> None:
     """One process of the epoch run: build the model over the whole mapped base, train one epoch on its shard."""
-    from pykeen_backfill.scaling.mapped import MappedEmbedding
+    from pykeen_backfill.representation.mapped import MappedEmbedding
 
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -268,6 +269,41 @@ def epoch_run(path: pathlib.Path, world: int, out: pathlib.Path) -> dict[str, An
     return dict(peak_rss_bytes=peaks, total_peak_rss_bytes=sum(peaks), ranks=reports)
 
 
+def precision(out: pathlib.Path, seeds: int, epochs: int) -> dict[str, Any]:
+    """Grow UMLS from 90% of its entities, from a float32 and a float16 export of the same run; compare test MRR."""
+    import tempfile
+
+    from pykeen.datasets import get_dataset
+    from pykeen.pipeline import pipeline
+    from pykeen.triples import TriplesFactory
+
+    from pykeen_backfill.experiments.run import save_result
+    from pykeen_backfill.growth import grow
+    from pykeen_backfill.warm_start import export_vectors
+
+    umls = get_dataset(dataset="umls")
+    kept = set(sorted(umls.training.entity_to_id)[: int(0.9 * umls.training.num_entities)])
+    labelled = umls.training.triples
+    old = TriplesFactory.from_labeled_triples(labelled[[h in kept and t in kept for h, _, t in labelled]])
+    hyper = dict(model="DistMult", model_kwargs=dict(embedding_dim=64), optimizer_kwargs=dict(lr=0.1))
+    rows = []
+    for seed in range(seeds):
+        with tempfile.TemporaryDirectory(dir=out) as scratch:
+            work = pathlib.Path(scratch)
+            training = dict(num_epochs=epochs, batch_size=256, use_tqdm=False)
+            result = pipeline(training=old, testing=old, training_kwargs=training, random_seed=seed, **hyper)
+            run = save_result(result, work / "old")
+            config = dict(pipeline=dict(dataset="umls", training_kwargs=training, random_seed=seed, **hyper))
+            row: dict[str, Any] = dict(seed=seed)
+            for dtype in ("float32", "float16"):
+                export_vectors(run, work / dtype, allow_pickle=True, tensor_format="npy", dtype=dtype)
+                row[dtype] = grow(work / dtype, config).split["overall"]["mrr"]
+            row["difference"] = row["float16"] - row["float32"]
+            print("precision", row, flush=True)
+            rows.append(row)
+    return dict(runs=rows, max_abs_difference=max(abs(row["difference"]) for row in rows))
+
+
 def main() -> None:
     """Measure and write ``scale.json``."""
     if sys.argv[1:2] == ["--child"]:
@@ -278,8 +314,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a 2M-row base instead of 20M")
     parser.add_argument("--rows", type=int, help="the base's rows (default 20M; 2M with --quick)")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    parser.add_argument("--precision", type=int, metavar="SEEDS", help="only the float16 against float32 growth")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.precision:
+        args.out.mkdir(parents=True, exist_ok=True)
+        report = precision(args.out, args.precision, epochs=20)
+        args.out.joinpath("scale-precision.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2))
+        return
     rows = args.rows or (COMPARED_ROWS if args.quick else 20_000_000)
     rounds = 5 if args.quick else 15
     args.out.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ def build_model(table: pathlib.Path) -> Any:
     from pykeen.datasets import Nations
     from pykeen.models import DistMult
 
-    from pykeen_backfill.scaling.mapped import MappedEmbedding
+    from pykeen_backfill.representation.mapped import MappedEmbedding
 
     return DistMult(
         triples_factory=Nations().training,

@@ -26,9 +26,9 @@ from pykeen_backfill.errors import (
     OptionValueError,
     ShapeMismatchError,
 )
-from pykeen_backfill.scaling.mapped import MappedEmbedding
-from pykeen_backfill.scaling.stored import chunks_of, write_table
+from pykeen_backfill.representation.mapped import MappedEmbedding
 from pykeen_backfill.warm_start import PretrainedSource, export_vectors
+from pykeen_backfill.warm_start.stored import chunks_of, write_table
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_a_page_lost_between_check_and_read_ends_the_process_loudly(tmp_path: pa
     numpy.save(path, numpy.ones((4000, 6), dtype=numpy.float32))
     script = textwrap.dedent(f"""
         import os, torch
-        from pykeen_backfill.scaling.mapped import MappedEmbedding
+        from pykeen_backfill.representation.mapped import MappedEmbedding
         mapped = MappedEmbedding({str(path)!r})
         mapped._table.check = lambda: None  # the race, made certain
         os.truncate({str(path)!r}, 128)

@@ -26,10 +26,9 @@ import torch
 
 from ..checks import as_bool, as_index, preview, requested_shape
 from ..errors import NoSharedLabelsError, OptionTypeError, ShapeMismatchError
-from ..scaling.mapfile import MappedTable
-from ..scaling.mapped import MappedEmbedding
 from .align import Alignment, align
 from .labels import check_unique, checked_target, row_labels
+from .mapfile import MappedTable
 from .readers import PretrainedReader, open_source
 from .sources import LabelledVectors, PretrainedSourceHint, as_sources, check_finite, option
 from .space import LabelsHint, new_labels
@@ -39,6 +38,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: the name of :class:`~pykeen_backfill.representation.mapped.MappedEmbedding` in PyKEEN's representation resolver,
+#: where the package's own plugin registers it
+MAPPED_BASE = "mappedembedding"
 
 
 def pretrained_sources(
@@ -117,8 +120,7 @@ def pretrained_sources(
         alignment = align(table.labels, space, claimed, source=reader.description)
         _log(alignment, target=target, num_old=len(table.labels))
         if alignment.num_reused and mapped is not None:
-            base = _mapped_base(mapped, alignment, model_kwargs, source=reader.description)
-            bases.append({"ids": alignment.new_ids, "base": base})
+            bases.append(_mapped_base(mapped, alignment, model_kwargs, source=reader.description))
         elif alignment.num_reused:
             vectors = _in_model_dtype(table.vectors[alignment.old_rows], model_kwargs, source=reader.description)
             base_kwargs = _base_kwargs(vectors, option(source.trainable, trainable), model_kwargs)
@@ -137,19 +139,21 @@ def _mapped(reader: PretrainedReader, target: str, index: int, *, frozen: bool) 
 
 def _mapped_base(
     table: MappedTable, alignment: Alignment, model_kwargs: Mapping[str, Any], *, source: str
-) -> MappedEmbedding:
-    """Serve the reused rows from the mapped file itself, cast to the model's dtype on lookup."""
+) -> dict[str, Any]:
+    """Describe a base serving the reused rows from the mapped file itself, cast to the model's dtype on lookup."""
     dtype = _in_model_dtype(table.tensor[:1], model_kwargs, source=source).dtype
     identity = alignment.num_reused == table.num_rows and bool(
         (alignment.old_rows == torch.arange(table.num_rows)).all()
     )
-    return MappedEmbedding(
-        table.path,
+    kwargs = dict(
+        path=str(table.path),
         rows=None if identity else alignment.old_rows,
         dtype=dtype,
         bfloat16=table.dtype == torch.bfloat16,
         fingerprint=table.fingerprint(),
+        trainable=False,
     )
+    return {"ids": alignment.new_ids, "base": MAPPED_BASE, "base_kwargs": kwargs}
 
 
 def _show(labels: LabelsHint) -> str:

@@ -10,9 +10,9 @@ import torch
 
 from ..checks import as_bool, preview
 from ..errors import OptionValueError, PretrainedFormatError, ShapeMismatchError
-from ..scaling.stored import chunks_of, storage_dtype, write_table
 from .labels import TARGETS
 from .readers import MANIFEST, MANIFEST_FORMAT, _ModelReader, open_pretrained
+from .stored import chunks_of, storage_dtype, write_table
 
 if TYPE_CHECKING:
     from pykeen.pipeline import PipelineResult
@@ -41,7 +41,7 @@ def export_vectors(
         Whether the model of a run directory may be unpickled. Only pass ``True`` for runs you trust.
     :param tensor_format:
         ``"pt"`` (:func:`torch.save` of the tensor alone) or ``"npy"``: a ``.npy`` file, which a warm start maps
-        from disk for frozen rows (see :class:`~pykeen_backfill.scaling.mapped.MappedEmbedding`); the manifest
+        from disk for frozen rows (see :class:`~pykeen_backfill.representation.mapped.MappedEmbedding`); the manifest
         records its dtype, size and fingerprint, so that a changed file is refused.
     :param dataset:
         The data a run directory without ``training_triples/`` was trained on, for its labels, see
@@ -89,7 +89,7 @@ def _export_target(
         if dtype is not None and not vectors.is_complex():
             vectors = vectors.to(dtype)
         if tensor_format == "npy":
-            # a mappable file, with what a reader checks it against: see pykeen_backfill.scaling.stored
+            # a mappable file, with what a reader checks it against: see pykeen_backfill.warm_start.stored
             mapped.append(
                 write_table(
                     out.joinpath(name),

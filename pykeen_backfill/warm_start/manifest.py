@@ -13,7 +13,7 @@ __all__ = [
     "checked_entry",
 ]
 
-#: what an export records of each mappable file, see :func:`~pykeen_backfill.scaling.stored.write_table`
+#: what an export records of each mappable file, see :func:`~pykeen_backfill.warm_start.stored.write_table`
 RECORD_KEYS = ("dtype", "bytes", "fingerprint", "finite")
 
 
@@ -49,7 +49,7 @@ def checked_entry(entry: Any, *, path: pathlib.Path, target: str) -> dict[str, A
 
 
 def _checked_mapped(entry: dict[str, Any], *, path: pathlib.Path, target: str) -> list[dict[str, Any]] | None:
-    """Check the records of mappable files, one per file of ``vectors``, see :func:`~.scaling.stored.write_table`."""
+    """Check the records of mappable files, one per file of ``vectors``, see :func:`~.stored.write_table`."""
     mapped, files = entry.get("mapped"), entry["vectors"]
     if mapped is None:
         return None

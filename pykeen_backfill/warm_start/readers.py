@@ -25,19 +25,19 @@ import torch
 
 from ..checks import as_bool, open_regular, read_text
 from ..errors import OptionTypeError, PretrainedFormatError, RepresentationIndexError, UnsafeFileError
-from ..scaling.stored import open_recorded
 from .labels import TARGETS, checked_target, labels_by_id, read_id_map, read_labels_file, row_labels
 from .manifest import checked_entry
 from .runs import CONFIGURATION, configured_dataset, find_replicate
 from .sources import LabelledVectors, PretrainedSource
 from .space import LabelsHint, new_labels
+from .stored import open_recorded
 from .tensors import _CORRUPT, TENSOR_SUFFIXES, intact_torch_file, read_tensor_file
 
 if TYPE_CHECKING:
     from pykeen.models import Model
     from pykeen.pipeline import PipelineResult
 
-    from ..scaling.mapfile import MappedTable
+    from .mapfile import MappedTable
 
 __all__ = [
     "MANIFEST",
@@ -101,7 +101,7 @@ class PretrainedReader:
         :param index:
             Which of several representations of the target.
         :return:
-            The mapped table (see :mod:`pykeen_backfill.scaling.mapfile`), or ``None`` for vectors read whole.
+            The mapped table (see :mod:`pykeen_backfill.warm_start.mapfile`), or ``None`` for vectors read whole.
         """
         return None
 

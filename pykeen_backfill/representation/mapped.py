@@ -1,8 +1,9 @@
 """A frozen representation whose rows are read from a mapped file on each lookup, so that the table never loads whole.
 
 :class:`MappedEmbedding` is a :class:`~pykeen.nn.representation.Representation` without parameters: a lookup checks
-that the file is unchanged, copies the rows asked for out of the mapping (see :mod:`.mapfile`) and casts them to the
-representation's dtype. It serves as the base of a :class:`~pykeen_backfill.BackfillRepresentation` like any other
+that the file is unchanged, copies the rows asked for out of the mapping (see
+:mod:`~pykeen_backfill.warm_start.mapfile`) and casts them to the representation's dtype. It serves as the base of a
+:class:`~pykeen_backfill.BackfillRepresentation` like any other
 representation, and as a representation of its own.
 
 Three limits keep a huge table from being loaded by accident:
@@ -12,7 +13,7 @@ Three limits keep a huge table from being loaded by accident:
 - all rows (``indices=None``, e.g. scoring against all entities, or an export) are copied into memory only up to
   ``max_full_bytes``; beyond it, :class:`~pykeen_backfill.errors.MappedRowsError` says how large the table is;
 - the file must not change while the representation lives: every lookup checks it, see
-  :meth:`.mapfile.MappedTable.check`.
+  :meth:`~pykeen_backfill.warm_start.mapfile.MappedTable.check`.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ import logging
 import math
 import pathlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy
 import torch
 from pykeen.nn.representation import Representation
 
 from ..errors import IdOutOfRangeError, MappedFileError, MappedRowsError, OptionValueError, ShapeMismatchError
-from .mapfile import MappedTable
+from ..warm_start.mapfile import MappedTable
 
 __all__ = [
     "DEFAULT_MAX_FULL_BYTES",
@@ -39,13 +40,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: the file pages a lookup may leave resident before they are dropped (they stay in the page cache)
-DEFAULT_RESIDENT_BYTES = 512 * 2**20
+DEFAULT_RESIDENT_BYTES = 256 * 2**20
 
 #: the largest table that ``indices=None`` copies into memory
 DEFAULT_MAX_FULL_BYTES = 256 * 2**20
 
-#: rows looked up between two readings of the resident file pages
-_ROWS_PER_MEASURE = 8192
+#: the fewest and the most rows looked up between two readings of the resident file pages
+_MIN_CHUNK, _MAX_CHUNK = 64, 65536
 
 #: rows copied at a time when all rows are asked for
 _CHUNK_ROWS = 65536
@@ -57,6 +58,9 @@ class MappedEmbedding(Representation):
     ---
     name: Mapped embedding
     """
+
+    #: its rows stay in their file, so building it never needs memory for the whole table
+    rows_on_disk: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -89,7 +93,8 @@ class MappedEmbedding(Representation):
         :param bfloat16:
             Whether the file holds the raw bits of bfloat16 numbers as ``uint16``.
         :param fingerprint:
-            The file's expected :meth:`~.mapfile.MappedTable.fingerprint`; a file that differs is refused.
+            The file's expected :meth:`~pykeen_backfill.warm_start.mapfile.MappedTable.fingerprint`; a file that
+            differs is refused.
         :param resident_bytes:
             The file pages lookups may leave in the process's resident memory before they are dropped.
         :param max_full_bytes:
@@ -129,7 +134,8 @@ class MappedEmbedding(Representation):
         self.register_buffer("_out", torch.empty(0, dtype=out), persistent=False)
         self._table, self._rows = table, index
         self.resident_bytes, self.max_full_bytes = resident_bytes, max_full_bytes
-        self._since_measure, self._released_at = 0, table.touched()
+        self._since_measure, self._chunk = 0, 4096
+        self._released_at = self._measured_at = table.touched()
 
     @property
     def path(self) -> pathlib.Path:
@@ -161,14 +167,35 @@ class MappedEmbedding(Representation):
 
     def _read(self, ids: torch.Tensor) -> torch.Tensor:
         rows = ids if self._rows is None else self._rows[ids].long()
+        if len(rows) <= self._chunk:
+            return self._read_rows(rows)
+        # in chunks, so that the pages one lookup leaves resident stay bounded, see _measure
+        return torch.cat([self._read_rows(chunk) for chunk in rows.split(self._chunk)])
+
+    def _read_rows(self, rows: torch.Tensor) -> torch.Tensor:
         x = self._table.tensor.index_select(0, rows).to(self.dtype)
         self._since_measure += len(rows)
-        if self._since_measure >= _ROWS_PER_MEASURE:
-            self._since_measure = 0
-            if self._table.touched() - self._released_at > self.resident_bytes:
-                self._table.release()
-                self._released_at = self._table.touched()
+        if self._since_measure >= self._chunk:
+            self._measure()
         return x
+
+    def _measure(self) -> None:
+        """Drop the resident pages above the budget, and size the chunks by what a row cost since the last time.
+
+        A row looked up makes the kernel map more than its own page: its neighbours (fault-around), or the whole
+        large folio of the page cache that holds it, measured at 16 to 96 pages. Chunks of at most half the budget
+        bound what one lookup adds before it is measured.
+        """
+        touched = self._table.touched()
+        grown = touched - self._measured_at
+        if grown > 0:
+            per_row = grown / self._since_measure
+            self._chunk = int(min(max(self.resident_bytes // 2 / per_row, _MIN_CHUNK), _MAX_CHUNK))
+        self._since_measure = 0
+        if touched - self._released_at > self.resident_bytes:
+            self._table.release()
+            touched = self._released_at = self._table.touched()
+        self._measured_at = touched
 
     def _all_rows(self) -> torch.Tensor:
         size = self.max_id * math.prod(self.shape) * self._out.element_size()
@@ -204,7 +231,8 @@ class MappedEmbedding(Representation):
         table = MappedTable(path, bfloat16=bfloat16)
         if table.fingerprint() != fingerprint:
             raise MappedFileError(f"the mapped file {path} is not the file the model was saved with")
-        self._table, self._released_at, self._since_measure = table, table.touched(), 0
+        self._table, self._since_measure = table, 0
+        self._released_at = self._measured_at = table.touched()
 
 
 def _row_index(rows: Iterable[int] | torch.Tensor | numpy.ndarray | None, table: MappedTable) -> torch.Tensor | None:
