@@ -157,16 +157,19 @@ class MappedEmbedding(Representation):
         if indices is None:
             return self._all_rows()
         self._table.check()
-        flat = indices.reshape(-1).to(device="cpu")
-        if flat.numel():
+        flat = indices.reshape(-1)
+        try:
+            # index_select checks the range itself (negative ids included), so a valid lookup pays for no check
+            x = self._read(flat if flat.device.type == "cpu" else flat.cpu())
+        except IndexError:
             low, high = torch.aminmax(flat)
-            if low < 0 or high >= self.max_id:
-                raise IdOutOfRangeError(f"the ids must lie in [0, {self.max_id}), but reach from {low} to {high}")
-        x = self._read(flat)
-        return x.to(device=self._out.device).view(*indices.shape, *self.shape)
+            raise IdOutOfRangeError(f"the ids must lie in [0, {self.max_id}), but reach from {low} to {high}") from None
+        if x.device != self._out.device:
+            x = x.to(device=self._out.device)
+        return x.view(*indices.shape, *self.shape)
 
     def _read(self, ids: torch.Tensor) -> torch.Tensor:
-        rows = ids if self._rows is None else self._rows[ids].long()
+        rows = ids if self._rows is None else self._rows.index_select(0, ids).long()
         if len(rows) <= self._chunk:
             return self._read_rows(rows)
         # in chunks, so that the pages one lookup leaves resident stay bounded, see _measure
