@@ -134,7 +134,8 @@ class MappedEmbedding(Representation):
         self.register_buffer("_out", torch.empty(0, dtype=out), persistent=False)
         self._table, self._rows = table, index
         self.resident_bytes, self.max_full_bytes = resident_bytes, max_full_bytes
-        self._since_measure, self._chunk = 0, 4096
+        # the first chunks are small: what a row costs is not known before they are measured
+        self._since_measure, self._chunk = 0, _MIN_CHUNK
         self._released_at = self._measured_at = table.touched()
 
     @property
@@ -194,6 +195,9 @@ class MappedEmbedding(Representation):
         if grown > 0:
             per_row = grown / self._since_measure
             self._chunk = int(min(max(self.resident_bytes // 2 / per_row, _MIN_CHUNK), _MAX_CHUNK))
+        else:
+            # the rows were resident already: measure less often
+            self._chunk = min(2 * self._chunk, _MAX_CHUNK)
         self._since_measure = 0
         if touched - self._released_at > self.resident_bytes:
             self._table.release()
@@ -234,7 +238,7 @@ class MappedEmbedding(Representation):
         table = MappedTable(path, bfloat16=bfloat16)
         if table.fingerprint() != fingerprint:
             raise MappedFileError(f"the mapped file {path} is not the file the model was saved with")
-        self._table, self._since_measure = table, 0
+        self._table, self._since_measure, self._chunk = table, 0, _MIN_CHUNK
         self._released_at = self._measured_at = table.touched()
 
 
