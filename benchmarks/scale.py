@@ -131,9 +131,16 @@ def training_steps(path: pathlib.Path, rows: int, rounds: int) -> dict[str, Any]
 
     compared = min(rows, COMPARED_ROWS)
     values = MappedEmbedding(path, max_full_bytes=None, rows=range(compared))(None)
-    mapped = MappedEmbedding(path, rows=torch.arange(compared)) if compared < rows else MappedEmbedding(path)
+    rows_kwargs = dict(rows=torch.arange(compared)) if compared < rows else {}
+    # the default budget of resident pages, and one above the working set of the compared rows
+    mapped = MappedEmbedding(path, **rows_kwargs)
+    roomy = MappedEmbedding(path, resident_bytes=2 * compared * DIM * 4, **rows_kwargs)
     in_memory = dict(base="embedding", base_kwargs=dict(initializer=PretrainedInitializer(values), trainable=False))
-    models = {"mapped": build_model(compared, base=mapped), "memory": build_model(compared, **in_memory)}
+    models = {
+        "mapped": build_model(compared, base=mapped),
+        "mapped, budget above the working set": build_model(compared, base=roomy),
+        "memory": build_model(compared, **in_memory),
+    }
     del values
     generator = torch.Generator().manual_seed(1)
     triples = new_triples(compared, compared // 100, generator)
