@@ -198,7 +198,7 @@ def stepper(model: Any, triples: torch.Tensor, generator: torch.Generator) -> Ca
     return step
 
 
-def epoch_child(path: pathlib.Path, rank: int, world: int, address: str, out: pathlib.Path) -> None:
+def epoch_child(path: pathlib.Path, rank: int, world: int, address: str, out: pathlib.Path, resident: int) -> None:
     """One process of the epoch run: build the model over the whole mapped base, train one epoch on its shard."""
     from pykeen_backfill.representation.mapped import MappedEmbedding
 
@@ -211,7 +211,7 @@ def epoch_child(path: pathlib.Path, rank: int, world: int, address: str, out: pa
             "gloo", init_method=f"tcp://{address}", rank=rank, world_size=world,
             timeout=datetime.timedelta(seconds=600),
         )  # fmt: skip
-    mapped = MappedEmbedding(path)
+    mapped = MappedEmbedding(path, **(dict(resident_bytes=resident) if resident else {}))
     model = build_model(mapped.max_id, base=mapped)
     built = time.perf_counter() - start
     generator = torch.Generator().manual_seed(2)
@@ -242,7 +242,7 @@ def epoch_child(path: pathlib.Path, rank: int, world: int, address: str, out: pa
         dist.destroy_process_group()
 
 
-def epoch_run(path: pathlib.Path, world: int, out: pathlib.Path) -> dict[str, Any]:
+def epoch_run(path: pathlib.Path, world: int, out: pathlib.Path, resident: int = 0) -> dict[str, Any]:
     """Run the epoch in ``world`` child processes; measure each child's peak resident memory from outside."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -253,7 +253,7 @@ def epoch_run(path: pathlib.Path, world: int, out: pathlib.Path) -> dict[str, An
         report.unlink(missing_ok=True)
     children = [
         subprocess.Popen(
-            [sys.executable, __file__, "--child", str(path), str(rank), str(world), address, str(out)],
+            [sys.executable, __file__, "--child", str(path), str(rank), str(world), address, str(out), str(resident)],
             env=env,
             stdin=subprocess.PIPE,
         )
@@ -316,14 +316,15 @@ def precision(out: pathlib.Path, seeds: int, epochs: int) -> dict[str, Any]:
 def main() -> None:
     """Measure and write ``scale.json``."""
     if sys.argv[1:2] == ["--child"]:
-        path, rank, world, address, out = sys.argv[2:7]
-        epoch_child(pathlib.Path(path), int(rank), int(world), address, pathlib.Path(out))
+        path, rank, world, address, out, resident = sys.argv[2:8]
+        epoch_child(pathlib.Path(path), int(rank), int(world), address, pathlib.Path(out), int(resident))
         os._exit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a 2M-row base instead of 20M")
     parser.add_argument("--rows", type=int, help="the base's rows (default 20M; 2M with --quick)")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     parser.add_argument("--epochs-only", action="store_true", help="only the epochs in 1 process and in 2 ranks")
+    parser.add_argument("--resident-mib", type=int, default=0, help="the mapped base's resident_bytes in the epochs")
     parser.add_argument("--precision", type=int, metavar="SEEDS", help="only the float16 against float32 growth")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -346,10 +347,11 @@ def main() -> None:
         results["step_s"] = training_steps(path, rows, rounds)
         print("steps", results["step_s"], flush=True)
     for world in (1, 2):
-        results[f"epoch_{world}"] = epoch_run(path, world, args.out)
+        results[f"epoch_{world}"] = epoch_run(path, world, args.out, resident=args.resident_mib * 2**20)
         print(f"epoch with {world} process(es)", json.dumps(results[f"epoch_{world}"], indent=1), flush=True)
     results["load_after"] = os.getloadavg()
     name = "scale-quick.json" if args.quick else "scale-epochs.json" if args.epochs_only else "scale.json"
+    name = name.replace(".json", f"-{args.resident_mib}mib.json") if args.resident_mib else name
     args.out.joinpath(name).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out / name}")
 
