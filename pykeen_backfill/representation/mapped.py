@@ -40,7 +40,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: the file pages a lookup may leave resident before they are dropped (they stay in the page cache)
-DEFAULT_RESIDENT_BYTES = 256 * 2**20
+DEFAULT_RESIDENT_BYTES = 128 * 2**20
 
 #: the largest table that ``indices=None`` copies into memory
 DEFAULT_MAX_FULL_BYTES = 256 * 2**20
