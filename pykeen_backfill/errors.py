@@ -24,6 +24,8 @@ __all__ = [
     "UnsafeFileError",
     "DuplicateLabelsError",
     "PretrainedFormatError",
+    "MappedFileError",
+    "MappedRowsError",
     "RepresentationIndexError",
     "NoSharedLabelsError",
     "ConfigError",
@@ -108,6 +110,14 @@ class DuplicateLabelsError(BackfillError, ValueError):
 
 class PretrainedFormatError(BackfillError, ValueError):
     """Raised for a source of pre-trained vectors that is missing, incomplete, or not in a known format."""
+
+
+class MappedFileError(PretrainedFormatError):
+    """Raised for a mapped file of vectors that is incomplete, cannot be mapped, or changed while in use."""
+
+
+class MappedRowsError(BackfillError, ValueError):
+    """Raised when all rows of a mapped base are asked for and they exceed the limit set to materialise them."""
 
 
 class RepresentationIndexError(BackfillError, IndexError):

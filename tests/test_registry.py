@@ -17,6 +17,7 @@ import pykeen_backfill
 from pykeen_backfill import BackfillRepresentation
 from pykeen_backfill.errors import PluginConflictError
 from pykeen_backfill.plugins.loader import Contribution, PluginWarning, _register, register_plugins
+from pykeen_backfill.representation.mapped import MappedEmbedding
 
 
 def _fresh_resolver() -> ClassResolver[Representation]:
@@ -49,13 +50,13 @@ def test_registration_is_idempotent() -> None:
     assert representation_resolver.lookup_dict == before
 
 
-def test_registering_into_a_fresh_resolver_takes_only_the_backfill_key() -> None:
+def test_registering_into_a_fresh_resolver_takes_only_our_two_keys() -> None:
     resolver = _fresh_resolver()
     before = dict(resolver.lookup_dict)
     registered = register_plugins(resolver, strict=True)
-    assert [c.cls for c in registered] == [BackfillRepresentation]
+    assert [c.cls for c in registered] == [BackfillRepresentation, MappedEmbedding]
     changed = {key for key in resolver.lookup_dict if resolver.lookup_dict[key] is not before.get(key)}
-    assert changed == {"backfill"}
+    assert changed == {"backfill", "mappedembedding"}
 
 
 class OtherRepresentation(Embedding):

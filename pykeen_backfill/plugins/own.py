@@ -14,7 +14,8 @@ __all__ = ["pykeen_representations"]
 
 @hookimpl
 def pykeen_representations() -> list[type[Representation]]:
-    """Contribute the backfill representation, which supersedes PyKEEN's built-in of the same name."""
+    """Contribute the backfill representation (superseding PyKEEN's built-in of that name) and the mapped base."""
     from ..representation.backfill import BackfillRepresentation
+    from ..representation.mapped import MappedEmbedding
 
-    return [BackfillRepresentation]
+    return [BackfillRepresentation, MappedEmbedding]

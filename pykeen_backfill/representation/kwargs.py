@@ -122,7 +122,7 @@ def build_part(
     """
     from pykeen.nn import representation_resolver
 
-    _check_size({**kwargs, **fixed}, name=name)
+    _check_size(hint, {**kwargs, **fixed}, name=name)
     try:
         part = representation_resolver.make(hint, kwargs, **fixed)
     except KeyError:
@@ -142,8 +142,17 @@ def build_part(
     return part
 
 
-def _check_size(kwargs: Mapping[str, Any], *, name: str) -> None:
+def _check_size(hint: HintOrType[Representation], kwargs: Mapping[str, Any], *, name: str) -> None:
     """Refuse a part whose table would not fit into memory, before torch tries to allocate it."""
+    from pykeen.nn import representation_resolver
+
+    try:
+        cls = representation_resolver.lookup(hint)
+    except (KeyError, ValueError, TypeError):
+        cls = None
+    if getattr(cls, "rows_on_disk", False):
+        # its rows stay in their file: a table larger than memory is what it is for
+        return
     max_id, dims = kwargs.get("max_id"), kwargs.get("shape", kwargs.get("embedding_dim"))
     dims = (dims,) if is_integer(dims) else dims
     if not is_integer(max_id) or not isinstance(dims, (tuple, list)) or not all(is_integer(d) and d > 0 for d in dims):

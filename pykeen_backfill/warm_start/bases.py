@@ -28,7 +28,8 @@ from ..checks import as_bool, as_index, preview, requested_shape
 from ..errors import NoSharedLabelsError, OptionTypeError, ShapeMismatchError
 from .align import Alignment, align
 from .labels import check_unique, checked_target, row_labels
-from .readers import open_source
+from .mapfile import MappedTable
+from .readers import PretrainedReader, open_source
 from .sources import LabelledVectors, PretrainedSourceHint, as_sources, check_finite, option
 from .space import LabelsHint, new_labels
 
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: the name of :class:`~pykeen_backfill.representation.mapped.MappedEmbedding` in PyKEEN's representation resolver,
+#: where the package's own plugin registers it
+MAPPED_BASE = "mappedembedding"
 
 
 def pretrained_sources(
@@ -107,12 +112,16 @@ def pretrained_sources(
     for source in as_sources(pretrained):
         reader = open_source(source, allow_pickle=allow_pickle)
         table = reader.table(target, option(source.index, index))
-        if not source.allow_nonfinite:
+        mapped = _mapped(reader, target, option(source.index, index), frozen=not option(source.trainable, trainable))
+        # a mapped file's writer recorded whether it is finite: reading it whole to check would load it
+        if not source.allow_nonfinite and (mapped is None or not mapped.finite):
             check_finite(table, source=reader.description)
         _check_shape(table, requested=requested, target=target, source=reader.description)
         alignment = align(table.labels, space, claimed, source=reader.description)
         _log(alignment, target=target, num_old=len(table.labels))
-        if alignment.num_reused:
+        if alignment.num_reused and mapped is not None:
+            bases.append(_mapped_base(mapped, alignment, model_kwargs, source=reader.description))
+        elif alignment.num_reused:
             vectors = _in_model_dtype(table.vectors[alignment.old_rows], model_kwargs, source=reader.description)
             base_kwargs = _base_kwargs(vectors, option(source.trainable, trainable), model_kwargs)
             bases.append({"ids": alignment.new_ids, "base": "embedding", "base_kwargs": base_kwargs})
@@ -121,6 +130,30 @@ def pretrained_sources(
                 _no_overlap_message(table.labels, space, target=target, source=reader.description)
             )
     return bases
+
+
+def _mapped(reader: PretrainedReader, target: str, index: int, *, frozen: bool) -> MappedTable | None:
+    """Return the mapped file of frozen rows, if the source has one; trainable rows are copied into memory."""
+    return reader.mapped(target, index) if frozen else None
+
+
+def _mapped_base(
+    table: MappedTable, alignment: Alignment, model_kwargs: Mapping[str, Any], *, source: str
+) -> dict[str, Any]:
+    """Describe a base serving the reused rows from the mapped file itself, cast to the model's dtype on lookup."""
+    dtype = _in_model_dtype(table.tensor[:1], model_kwargs, source=source).dtype
+    identity = alignment.num_reused == table.num_rows and bool(
+        (alignment.old_rows == torch.arange(table.num_rows)).all()
+    )
+    kwargs = dict(
+        path=str(table.path),
+        rows=None if identity else alignment.old_rows,
+        dtype=dtype,
+        bfloat16=table.dtype == torch.bfloat16,
+        fingerprint=table.fingerprint(),
+        trainable=False,
+    )
+    return {"ids": alignment.new_ids, "base": MAPPED_BASE, "base_kwargs": kwargs}
 
 
 def _show(labels: LabelsHint) -> str:

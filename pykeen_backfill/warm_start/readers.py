@@ -23,17 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..checks import as_bool, as_shape, open_regular, preview, read_text
+from ..checks import as_bool, open_regular, read_text
 from ..errors import OptionTypeError, PretrainedFormatError, RepresentationIndexError, UnsafeFileError
 from .labels import TARGETS, checked_target, labels_by_id, read_id_map, read_labels_file, row_labels
+from .manifest import checked_entry
 from .runs import CONFIGURATION, configured_dataset, find_replicate
 from .sources import LabelledVectors, PretrainedSource
 from .space import LabelsHint, new_labels
+from .stored import open_recorded
 from .tensors import _CORRUPT, TENSOR_SUFFIXES, intact_torch_file, read_tensor_file
 
 if TYPE_CHECKING:
     from pykeen.models import Model
     from pykeen.pipeline import PipelineResult
+
+    from .mapfile import MappedTable
 
 __all__ = [
     "MANIFEST",
@@ -48,10 +52,8 @@ __all__ = [
 #: the name of an export directory's description file
 MANIFEST = "manifest.json"
 
-
 #: the value of ``format`` in a manifest
 MANIFEST_FORMAT = "pykeen-backfill-vectors"
-
 
 MODEL_FILE = "trained_model.pkl"
 
@@ -90,6 +92,18 @@ class PretrainedReader:
             The labelled vectors.
         """
         raise NotImplementedError
+
+    def mapped(self, target: str, index: int = 0) -> MappedTable | None:
+        """Return the mapped file of a representation's vectors, checked against its record, if there is one.
+
+        :param target:
+            ``"entity"`` or ``"relation"``.
+        :param index:
+            Which of several representations of the target.
+        :return:
+            The mapped table (see :mod:`pykeen_backfill.warm_start.mapfile`), or ``None`` for vectors read whole.
+        """
+        return None
 
     def shape(self, target: str, index: int = 0) -> tuple[int, ...] | None:
         """Return the shape of one vector, or ``None`` if it cannot be told without unpickling.
@@ -269,10 +283,11 @@ class _ExportReader(PretrainedReader):
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != MANIFEST_FORMAT:
             raise PretrainedFormatError(f"{manifest_path} is not a manifest of format {MANIFEST_FORMAT!r}")
         self._entries = {
-            target: _checked_entry(self.manifest[target], path=manifest_path, target=target)
+            target: checked_entry(self.manifest[target], path=manifest_path, target=target)
             for target in TARGETS
             if target in self.manifest
         }
+        self._mapped: dict[tuple[str, int], MappedTable] = {}
 
     def _entry(self, target: str) -> Mapping[str, Any]:
         entry = self._entries.get(checked_target(target))
@@ -291,7 +306,8 @@ class _ExportReader(PretrainedReader):
                 f"index={index}, but the export {self.path} has {len(files)} {target} representation(s); "
                 f"use an index in [0, {len(files)})",
             )
-        vectors = read_tensor_file(self.path.joinpath(files[index]))
+        mapped = self.mapped(target, index)
+        vectors = read_tensor_file(self.path.joinpath(files[index])) if mapped is None else mapped.tensor
         stated = entry["shapes"][index] if entry.get("shapes") is not None else None
         if stated is not None and tuple(vectors.shape[1:]) != stated:
             raise PretrainedFormatError(
@@ -300,35 +316,20 @@ class _ExportReader(PretrainedReader):
             )
         return LabelledVectors(labels=self.labels(target), vectors=vectors)
 
+    # docstr-coverage: inherited
+    def mapped(self, target: str, index: int = 0) -> MappedTable | None:
+        records = self._entry(target)["mapped"]
+        if records is None or not 0 <= index < len(records):
+            return None
+        key = (target, index)
+        if key not in self._mapped:
+            name = self._entry(target)["vectors"][index]
+            self._mapped[key] = open_recorded(self.path.joinpath(name), records[index])
+        return self._mapped[key]
+
     def shape(self, target: str, index: int = 0) -> tuple[int, ...] | None:
         # reading the vectors (never a pickle) checks the manifest's word against the files
         return self.table(target, index).shape
-
-
-def _checked_entry(entry: Any, *, path: pathlib.Path, target: str) -> dict[str, Any]:
-    """Check one target's entry of a manifest: a labels file, a non-empty list of vector files, and their shapes."""
-    if not isinstance(entry, dict):
-        raise PretrainedFormatError(f"{path}: {target!r} must be a mapping, but is {preview(entry)}")
-    labels, files, shapes = entry.get("labels"), entry.get("vectors"), entry.get("shapes")
-    names = [labels, *files] if isinstance(files, list) else [labels]
-    if not isinstance(files, list) or not files:
-        raise PretrainedFormatError(
-            f"{path}: {target}.vectors must be a non-empty list of files, but is {preview(files)}"
-        )
-    for name in names:
-        # a manifest names files in its own directory: "../" or an absolute path would read elsewhere
-        if not isinstance(name, str) or not name or pathlib.PurePath(name).name != name or name in (".", ".."):
-            raise PretrainedFormatError(
-                f"{path}: {target} names {preview(name)}, which is not a file name in its directory"
-            )
-    if shapes is not None:
-        if not isinstance(shapes, list) or len(shapes) != len(files):
-            raise PretrainedFormatError(
-                f"{path}: {target}.shapes must list one shape per file of {target}.vectors ({len(files)}), "
-                f"but is {preview(shapes)}"
-            )
-        shapes = [as_shape(shape, name=f"{path}: {target}.shapes[{i}]") for i, shape in enumerate(shapes)]
-    return {"labels": labels, "vectors": files, "shapes": shapes}
 
 
 def open_pretrained(
