@@ -69,6 +69,13 @@ def test_all_rows_are_refused_above_the_limit(path: pathlib.Path) -> None:
     mapped = MappedEmbedding(path, max_full_bytes=40 * 6 * 4 - 1)
     with pytest.raises(MappedRowsError, match=r"all 40 rows .*table\.npy.*max_full_bytes=None"):
         mapped(None)
+    # by id, as a backfill asks its parts for all rows, the same limit
+    with pytest.raises(MappedRowsError, match=r"40 rows .*table\.npy"):
+        mapped(torch.arange(40))
+    backfill = BackfillRepresentation(max_id=50, base_ids=range(10, 50), base=mapped)
+    with pytest.raises(MappedRowsError, match=r"40 rows .*table\.npy"):
+        backfill(None)
+    assert backfill(torch.tensor([0, 10, 49])).shape == (3, 6)
 
 
 def test_the_same_scores_as_an_in_memory_base(table: torch.Tensor, path: pathlib.Path) -> None:

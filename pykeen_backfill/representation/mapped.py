@@ -157,8 +157,11 @@ class MappedEmbedding(Representation):
     def _plain_forward(self, indices: torch.Tensor | None = None) -> torch.Tensor:
         if indices is None:
             return self._all_rows()
-        self._table.check()
         flat = indices.reshape(-1)
+        # asked by id for as many rows as all rows would be (e.g. by a representation that holds this one): the same
+        # limit, so that a huge table is not copied into memory by another route
+        self._check_copy(len(flat), what=f"{len(flat):,} rows")
+        self._table.check()
         try:
             # index_select checks the range itself (negative ids included), so a valid lookup pays for no check
             x = self._read(flat if flat.device.type == "cpu" else flat.cpu())
@@ -204,14 +207,19 @@ class MappedEmbedding(Representation):
             touched = self._released_at = self._table.touched()
         self._measured_at = touched
 
-    def _all_rows(self) -> torch.Tensor:
-        size = self.max_id * math.prod(self.shape) * self._out.element_size()
+    def _check_copy(self, num_rows: int, *, what: str) -> None:
+        """Refuse to copy more than ``max_full_bytes`` of rows into memory at once."""
+        size = num_rows * math.prod(self.shape) * self._out.element_size()
         if self.max_full_bytes is not None and size > self.max_full_bytes:
             raise MappedRowsError(
-                f"all {self.max_id:,} rows of the mapped file {self.path} were asked for ({size / 2**30:.2f} GiB "
+                f"{what} of the mapped file {self.path} were asked for ({size / 2**30:.2f} GiB "
                 f"as {self.dtype}; e.g. to score against all ids, or to export), but max_full_bytes="
-                f"{self.max_full_bytes:,}; look rows up by id, or pass max_full_bytes=None to copy them all into memory"
+                f"{self.max_full_bytes:,}; look rows up by id in smaller batches, or pass max_full_bytes=None to "
+                "copy them all into memory"
             )
+
+    def _all_rows(self) -> torch.Tensor:
+        self._check_copy(self.max_id, what=f"all {self.max_id:,} rows")
         self._table.check()
         out = torch.empty(self.max_id, *self.shape, dtype=self.dtype)
         for start in range(0, self.max_id, _CHUNK_ROWS):
