@@ -100,11 +100,11 @@ def pretrained_sources(
         raise OptionTypeError(f"pretrained replaces {given}: pass either pretrained or {given}, not both")
     if labels is None:
         raise OptionTypeError(
-            "pretrained needs labels, the new id space: a dataset name such as 'nations' or the path of a saved "
-            "triples factory (`pykeen-backfill run` fills it in from the configuration's dataset)",
+            "pretrained needs labels of the new id space, as id_space=...: a dataset name such as 'nations', the "
+            "path of a saved triples factory (`pykeen-backfill run` fills it in from the configuration's dataset)",
         )
     model_kwargs = dict(model_kwargs or {})
-    space = row_labels(new_labels(labels, target), max_id, target=target, what=f"labels={_show(labels)}")
+    space = row_labels(new_labels(labels, target), max_id, target=target, what=f"id_space={_show(labels)}")
     check_unique(space, what=f"the new {target} labels")
     requested = requested_shape(model_kwargs)
     claimed = torch.zeros(max_id, dtype=torch.bool)
