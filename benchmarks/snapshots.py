@@ -48,7 +48,13 @@ DATA = ROOT.parent / "shared" / "datasets" / "ckge"
 MODELS = {"TransE": ("transe", False, 0.003), "DistMult": ("distmult", False, 0.01), "RotatE": ("rotate", True, 0.003)}
 #: Adam's learning rate where a graph needs another than :data:`MODELS` gives (FACT is sparser: about 6 triples per
 #: entity at its first snapshot against 10 for ENTITY)
-LEARNING_RATES = {("DistMult", "FACT"): 0.05}
+LEARNING_RATES = {("DistMult", "FACT"): 0.05, ("TransE", "FACT"): 0.01, ("RotatE", "FACT"): 0.01}
+#: the dimension per model (RotatE's complex numbers count twice)
+DIMENSIONS = {"TransE": 32, "DistMult": 32, "RotatE": 16}
+
+
+def dimension(kind: str, args: argparse.Namespace) -> int:
+    return args.dim or DIMENSIONS[kind]
 
 
 def lr(kind: str, graph: str) -> float:
@@ -62,7 +68,7 @@ def read_split(path: pathlib.Path) -> list[tuple[str, str, str]]:
 
 
 class Snapshots:
-    """The snapshots of one growing graph, numbered so that the ids of step *i - 1* are a prefix of those of step *i*."""
+    """The snapshots of one growing graph, numbered so that the ids of a step are a prefix of those of the next."""
 
     def __init__(self, name: str, steps: int, fraction: float = 1.0) -> None:
         self.name = name
@@ -109,7 +115,7 @@ def representation(kind: str, num: int, dim: int, target: str) -> dict[str, Any]
     """The keyword arguments of an embedding as PyKEEN's model classes configure it."""
     from pykeen.nn.init import init_phases, xavier_uniform_, xavier_uniform_norm_
 
-    interaction, is_complex, _ = MODELS[kind]
+    is_complex = MODELS[kind][1]
     kwargs: dict[str, Any] = dict(shape=dim, dtype=torch.cfloat if is_complex else torch.float)
     if target == "entity":
         kwargs["initializer"] = xavier_uniform_
@@ -255,8 +261,8 @@ def grow_step(kind, strategy: Strategy, earlier: ERModel, data: Snapshots, step:
     fresh = new_triples(union, previous, num)
     old_e, old_r = vectors(earlier)
     learn = strategy.known_rows != "none"
-    entity = grown(kind, "entity", args.dim, old_e, num[0], learn, union)
-    relation = grown(kind, "relation", args.dim, old_r, num[1], learn, union)
+    entity = grown(kind, "entity", dimension(kind, args), old_e, num[0], learn, union)
+    relation = grown(kind, "relation", dimension(kind, args), old_r, num[1], learn, union)
     torch.manual_seed(seed + step)
     factory = CoreTriplesFactory(union, num_entities=num[0], num_relations=num[1])
     model = build(kind, factory, entity, relation, seed + step)
@@ -294,8 +300,8 @@ def from_scratch(kind: str, data: Snapshots, step: int, args, seed: int) -> tupl
     model = build(
         kind,
         factory,
-        Embedding(max_id=num[0], **representation(kind, num[0], args.dim, "entity")),
-        Embedding(max_id=num[1], **representation(kind, num[1], args.dim, "relation")),
+        Embedding(max_id=num[0], **representation(kind, num[0], dimension(kind, args), "entity")),
+        Embedding(max_id=num[1], **representation(kind, num[1], dimension(kind, args), "relation")),
         seed + step,
     )
     return model, train(model, union, num, args.epochs, args.batch, lr(kind, data.name))
@@ -370,24 +376,24 @@ def format_table(summary: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a slice of each graph, two steps, one seed")
+    parser.add_argument("--quick", action="store_true", help="DistMult, the first step of each graph, one seed")
     parser.add_argument("--graphs", nargs="+", default=["ENTITY", "FACT"])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--fraction", type=float, default=1.0)
-    parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--dim", type=int, help="the dimension of every model; default: per model")
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch", type=int, default=1024)
-    parser.add_argument("--test-sample", type=int, default=4000)
+    parser.add_argument("--test-sample", type=int, default=1500)
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("snapshots-benchmark"))
     parser.add_argument(
         "--variant", action="append", default=[], help="NAME:known_rows:triples:epochs:pull:replay:budget"
     )
     args = parser.parse_args()
     if args.quick:
-        args.seeds, args.steps, args.fraction, args.test_sample = 1, 3, 0.25, 1000
+        args.seeds, args.steps, args.epochs, args.test_sample, args.models = 1, 2, 8, 1000, ["DistMult"]
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     for name in ("pykeen", "torch_max_mem", "pykeen_backfill"):
@@ -410,10 +416,11 @@ def main() -> None:
             flush=True,
         )
 
-    for graph in args.graphs:
-        data = Snapshots(graph, args.steps, args.fraction)
-        for kind in args.models:
-            for seed in range(args.seeds):
+    graphs = {graph: Snapshots(graph, args.steps, args.fraction) for graph in args.graphs}
+    # seed by seed: an interrupted run has every graph and model for the seeds it finished
+    for seed in range(args.seeds):
+        for data in graphs.values():
+            for kind in args.models:
                 rows += chain(kind, data, strategies, args, seed, log)
                 args.out.joinpath("rows.json").write_text(json.dumps(rows))
     summary = summarise(rows)
