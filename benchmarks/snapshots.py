@@ -359,19 +359,130 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def format_table(summary: list[dict]) -> str:
+    """Every step of every graph, model and strategy, as text."""
     head = f"{'graph':7}{'model':9}{'step':>5} {'strategy':9}{'MRR':>7}{'known':>7}{'new':>7}{'H@1':>7}{'H@10':>7}"
     head += f"{'MRR/re':>8}{'t/re':>7}{'cpu s':>8}{'drift':>8}"
     lines = [head]
-    for s in sorted(
-        summary, key=lambda s: (s["graph"], s["model"], s["step"], s["strategy"] != "retrain", s["strategy"])
-    ):
+    for s in sorted(summary, key=_order):
         drift = "-" if s.get("drift") is None else f"{s['drift']:.2g}"
         lines.append(
-            f"{s['graph']:7}{s['model']:9}{s['step']:>5} {s['strategy']:9}{s['mrr_all']:7.3f}{s.get('mrr_known', 0):7.3f}"
-            f"{s.get('mrr_new', 0):7.3f}{s['h1_all']:7.3f}{s['h10_all']:7.3f}{s['mrr_ratio']:8.2f}{s['time_ratio']:7.2f}"
-            f"{s['seconds']:8.1f}{drift:>8}"
+            f"{s['graph']:7}{s['model']:9}{s['step']:>5} {s['strategy']:9}{s['mrr_all']:7.3f}"
+            f"{s.get('mrr_known', 0):7.3f}{s.get('mrr_new', 0):7.3f}{s['h1_all']:7.3f}{s['h10_all']:7.3f}"
+            f"{s['mrr_ratio']:8.2f}{s['time_ratio']:7.2f}{s['seconds']:8.1f}{drift:>8}"
         )
     return "\n".join(lines)
+
+
+def _order(s: dict) -> tuple:
+    names = ["retrain", *STRATEGIES]
+    rank = names.index(s["strategy"]) if s["strategy"] in names else len(names)
+    return (s["graph"], list(MODELS).index(s["model"]), s["step"], rank, s["strategy"])
+
+
+def goals(summary: list[dict], recommended: str) -> list[str]:
+    """The goals, checked on the means over seeds: where each is met and where missed, by how much."""
+    lines = []
+    ours = [s for s in summary if s["strategy"] == recommended]
+    missed = [s for s in ours if s["mrr_ratio"] < 0.95 or s["time_ratio"] > 0.30]
+    lines.append(
+        f"{recommended}: >= 0.95 of retraining's MRR in <= 0.30 of its time at {len(ours) - len(missed)} of "
+        f"{len(ours)} steps"
+    )
+    for s in sorted(missed, key=_order):
+        lines.append(
+            f"  missed {s['graph']} {s['model']} step {s['step']}: MRR {s['mrr_ratio']:.2f}, time {s['time_ratio']:.2f}"
+        )
+    frozen = [s for s in summary if s["strategy"] == "frozen"]
+    if frozen:
+        drift = max(s["drift_max"] for s in frozen)
+        first = [s for s in frozen if s["graph"] == "ENTITY" and s["step"] == 1]
+        shown = ", ".join(f"{s['model']} {s['mrr_ratio']:.2f}" for s in sorted(first, key=_order))
+        lines.append(f"frozen: largest drift {drift}; ENTITY step 1 MRR / retraining: {shown}")
+    return lines
+
+
+def plot(summary: list[dict], path: pathlib.Path) -> None:
+    """MRR against cumulative training time over the chain, one panel per graph and model, a line per strategy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    graphs = sorted({s["graph"] for s in summary})
+    models = [m for m in MODELS if any(s["model"] == m for s in summary)]
+    strategies = sorted(
+        {s["strategy"] for s in summary}, key=lambda n: _order(dict(graph="", model=models[0], step=0, strategy=n))
+    )
+    fig, axes = plt.subplots(len(graphs), len(models), figsize=(4 * len(models), 3.2 * len(graphs)), squeeze=False)
+    for row, graph in enumerate(graphs):
+        for col, model in enumerate(models):
+            ax = axes[row][col]
+            for strategy in strategies:
+                points = sorted(
+                    (s["step"], s["seconds"], s["mrr_all"])
+                    for s in summary
+                    if (s["graph"], s["model"], s["strategy"]) == (graph, model, strategy)
+                )
+                times = [sum(p[1] for p in points[: i + 1]) for i in range(len(points))]
+                ax.plot(times, [p[2] for p in points], marker="o", label=strategy)
+            ax.set_title(f"{graph} / {model}", fontsize=9)
+            ax.set_xlabel("cumulative training CPU s, steps 1..i", fontsize=8)
+            ax.set_ylabel("MRR on the test triples 0..i", fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=70)
+
+
+def rst_table(summary: list[dict], title: str) -> str:
+    """Every step as a reST csv-table (means over seeds; ratios per seed against the same seed's retraining)."""
+    lines = [
+        f".. csv-table:: {title}",
+        "   :header: graph, model, step, strategy, MRR, MRR known, MRR new, H@1, H@10, MRR / retrain (min-max), "
+        "time / retrain, drift",
+        "",
+    ]
+    for s in sorted(summary, key=_order):
+        drift = "-" if s.get("drift") is None else f"{s['drift_max']:.2g}"
+        ratio = f"{s['mrr_ratio']:.2f} ({s['mrr_ratio_min']:.2f}-{s['mrr_ratio_max']:.2f})"
+        cells = [
+            s["graph"],
+            s["model"],
+            str(s["step"]),
+            s["strategy"],
+            f"{s['mrr_all']:.3f}",
+            f"{s.get('mrr_known', 0):.3f}",
+            f"{s.get('mrr_new', 0):.3f}",
+            f"{s['h1_all']:.3f}",
+            f"{s['h10_all']:.3f}",
+            ratio,
+            f"{s['time_ratio']:.2f}",
+            drift,
+        ]
+        lines.append("   " + ", ".join(f'"{c}"' for c in cells))
+    return "\n".join(lines)
+
+
+def render(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
+    """Summarise rows, print the table and the goals, and write the report (and the docs' copy with ``--docs``)."""
+    summary = summarise(rows)
+    report = dict(
+        command="python " + " ".join(sys.argv),
+        seconds=seconds,
+        load_average=os.getloadavg(),
+        seeds=sorted({r["seed"] for r in rows}),
+        summary=summary,
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.joinpath("snapshots.json").write_text(json.dumps({**report, "rows": rows}))
+    plot(summary, args.out / "growth.png")
+    args.out.joinpath("table.rst").write_text(rst_table(summary, "Every step (means over the seeds)") + "\n")
+    if args.docs:
+        static = ROOT / "docs" / "_static"
+        static.joinpath("growth.json").write_text(json.dumps(report, indent=0) + "\n")
+        plot(summary, static / "growth.png")
+    print(format_table(summary))
+    print("\n".join(goals(summary, args.recommended)))
+    print(f"{seconds:.0f} s, load average {report['load_average']}")
 
 
 def main() -> None:
@@ -388,12 +499,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--test-sample", type=int, default=1500)
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("snapshots-benchmark"))
+    parser.add_argument("--docs", action="store_true", help="also write docs/_static/growth.json and growth.png")
+    parser.add_argument("--render", nargs="+", type=pathlib.Path, help="only summarise these rows.json files")
+    parser.add_argument("--recommended", default="brief", help="the strategy the goals are checked for")
     parser.add_argument(
         "--variant", action="append", default=[], help="NAME:known_rows:triples:epochs:pull:replay:budget"
     )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.steps, args.epochs, args.test_sample, args.models = 1, 2, 8, 1000, ["DistMult"]
+    if args.render:
+        rows = [row for path in args.render for row in json.loads(path.read_text())]
+        render(rows, args, 0.0)
+        return
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     for name in ("pykeen", "torch_max_mem", "pykeen_backfill"):
@@ -423,17 +541,7 @@ def main() -> None:
             for kind in args.models:
                 rows += chain(kind, data, strategies, args, seed, log)
                 args.out.joinpath("rows.json").write_text(json.dumps(rows))
-    summary = summarise(rows)
-    report = dict(
-        command="python " + " ".join(sys.argv),
-        seconds=time.perf_counter() - start,
-        load_average=os.getloadavg(),
-        summary=summary,
-        rows=rows,
-    )
-    args.out.joinpath("snapshots.json").write_text(json.dumps(report))
-    print(format_table(summary))
-    print(f"{report['seconds']:.0f} s, load average {report['load_average']}")
+    render(rows, args, time.perf_counter() - start)
 
 
 if __name__ == "__main__":
