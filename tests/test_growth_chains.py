@@ -93,10 +93,8 @@ def test_snapshot_files_are_read_as_labels_and_united(number_like_snapshots: pat
     assert len(both) > len(first) and (both[: len(first)] == first).all()
     splits = snapshot_dataset(_config(root, 1)["pipeline"])
     assert splits["training"].num_entities == 11 and "00452098" in splits["training"].entity_to_id
-    assert splits["testing"].entity_to_id is splits["training"].entity_to_id or (
-        splits["testing"].entity_to_id == splits["training"].entity_to_id
-    )
-    with pytest.raises(ConfigError, match="pipeline.training"):
+    assert splits["testing"].entity_to_id == splits["training"].entity_to_id
+    with pytest.raises(ConfigError, match=r"pipeline\.training"):
         snapshot_dataset({"training": [], "testing": str(root / "0" / "test.txt.gz")})
 
 
@@ -176,9 +174,9 @@ def test_a_four_step_chain_over_entity(tmp_path: pathlib.Path) -> None:
     # the fourth step as a user runs it, with the command line's defaults
     config = tmp_path / "step4.json"
     config.write_text(json.dumps(_config(root, 4)))
+    command = [sys.executable, "-m", "pykeen_backfill.cli", "grow", str(old), str(config)]
     done = subprocess.run(
-        [sys.executable, "-m", "pykeen_backfill.cli", "grow", str(old), str(config), "-d", str(tmp_path / "step4")]
-        + ["--allow-pickle"],
+        [*command, "-d", str(tmp_path / "step4"), "--allow-pickle"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -189,3 +187,19 @@ def test_a_four_step_chain_over_entity(tmp_path: pathlib.Path) -> None:
     assert summary["strategy"]["name"] == "touched"
     assert summary["drift"]["entity"] > 0
     assert "strategy touched" in done.stdout
+
+
+def test_the_command_line_refuses_contradicting_strategies(tmp_path: pathlib.Path) -> None:
+    from click.testing import CliRunner
+
+    from pykeen_backfill.cli import main
+
+    config = tmp_path / "grown.json"
+    config.write_text(json.dumps({"pipeline": {"dataset": "nations", "model": "DistMult"}}))
+    (tmp_path / "old").mkdir()
+    arguments = ["grow", str(tmp_path / "old"), str(config), "-d", str(tmp_path / "out"), "--trainable"]
+    result = CliRunner().invoke(main, [*arguments, "--strategy", "frozen"])
+    assert result.exit_code == 2 and "--strategy frozen" in result.output
+    result = CliRunner().invoke(main, [*arguments[:-1], "--strategy", "fast"])
+    assert result.exit_code == 2 and "fast" in result.output
+    assert not (tmp_path / "out").exists()
