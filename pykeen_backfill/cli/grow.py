@@ -18,11 +18,12 @@ __all__ = ["grow"]
 @click.option("-d", "--directory", type=click.Path(path_type=pathlib.Path), required=True, help="Output directory.")
 @click.option(
     "--strategy",
-    type=click.Choice(["touched", "frozen", "full"]),
+    type=click.Choice(["brief", "frozen", "touched", "full"]),
     default=None,
-    help="How to train: 'touched' (the default) trains new rows and the known rows the new triples touch, pulled "
-    "towards their earlier values, on the new triples for half the epochs; 'frozen' keeps every known row exactly "
-    "and trains new rows on the triples touching them; 'full' fine-tunes every row on all triples.",
+    help="How to train: 'brief' (the default) fine-tunes every row on all triples for a quarter of the epochs; "
+    "'frozen' keeps every known row exactly and trains new rows on the triples touching them; 'touched' trains new "
+    "rows and the known rows the new triples touch, on the new triples and as many earlier ones; 'full' fine-tunes "
+    "every row on all triples for all epochs.",
 )
 @click.option("--trainable", is_flag=True, help="The same as --strategy full.")
 @click.option(

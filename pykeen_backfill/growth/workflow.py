@@ -185,8 +185,8 @@ def grow(
         ``old`` of a next step. ``None``: nothing is saved.
     :param strategy:
         How to train, a name of :data:`~pykeen_backfill.growth.strategies.STRATEGIES` (``"frozen"``, ``"touched"``,
-        ``"full"``) or a :class:`~pykeen_backfill.growth.strategies.Strategy`; ``None``: ``"full"`` with
-        ``trainable=True``, else ``"touched"`` (``"frozen"`` with ``relations=False``).
+        ``"brief"``, ``"full"``) or a :class:`~pykeen_backfill.growth.strategies.Strategy`; ``None``: ``"full"`` with
+        ``trainable=True``, else ``"brief"`` (``"frozen"`` with ``relations=False``).
     :param all_triples:
         With ``"frozen"``: train on all triples instead of those touching a new entity or relation (the others give
         no trainable row a gradient, only negative samples).
@@ -214,20 +214,22 @@ def grow(
     if options.get("backfill_init") == RELATION_AWARE and not relations:
         # fresh random relation vectors say nothing about where a new entity belongs
         raise ConfigError("backfill_init='relation-aware' needs the relations warm-started too: drop relations=False")
+    # everything the user can fix in the configuration and its files is refused before the earlier run is opened
+    splits = _splits(check_config(config)["pipeline"])
     earlier = read_earlier(old, allow_pickle=options.get("allow_pickle", False))
     plain = {key: value for key, value in options.items() if key not in ("allow_pickle", "trainable")}
-    learn = chosen.known_rows != "none"
-    grown = grown_config(earlier, config, trainable=learn, **plain)
-    splits = _splits(config["pipeline"])
-    config = check_config(grown)
+    config = check_config(grown_config(earlier, config, trainable=chosen.known_rows != "none", **plain))
     arguments, known, trained = training_arguments(config["pipeline"], splits, earlier, chosen, all_triples, plain)
     start = time.perf_counter()
-    with frozen_heap():
-        result = pipeline_from_config(config, **arguments)
+    try:
+        with frozen_heap():
+            result = pipeline_from_config(config, **arguments)
+    finally:
+        # a model with hooks on its parameters does not pickle
+        for callback in arguments["training_kwargs"]["callbacks"]:
+            if isinstance(callback, RestrictRows):
+                callback.remove()
     seconds = time.perf_counter() - start
-    for callback in arguments["training_kwargs"]["callbacks"]:
-        if isinstance(callback, RestrictRows):
-            callback.remove()
     split = split_metrics(
         result.model,
         splits["testing"].mapped_triples,
