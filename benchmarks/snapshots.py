@@ -462,6 +462,31 @@ def rst_table(summary: list[dict], title: str) -> str:
     return "\n".join(lines)
 
 
+def ratio_table(summary: list[dict], strategies: list[str], title: str) -> str:
+    """Per graph, model and strategy: MRR / retraining at every step, the time ratios, the largest drift."""
+    steps = sorted({s["step"] for s in summary})
+    header = ", ".join(f"MRR / retrain step {step}" for step in steps)
+    lines = [
+        f".. csv-table:: {title}",
+        f"   :header: graph, model, strategy, {header}, time / retrain (steps), drift",
+        "",
+    ]
+    index = {(s["graph"], s["model"], s["strategy"], s["step"]): s for s in summary}
+    for graph in sorted({s["graph"] for s in summary}):
+        for model in [m for m in MODELS if any(s["model"] == m for s in summary)]:
+            for strategy in strategies:
+                found = [index.get((graph, model, strategy, step)) for step in steps]
+                if not any(found):
+                    continue
+                ratios = ["-" if f is None else f"{f['mrr_ratio']:.2f}" for f in found]
+                times = [f["time_ratio"] for f in found if f is not None]
+                drifts = [f["drift_max"] for f in found if f is not None and f.get("drift_max") is not None]
+                drift = f"{max(drifts):.2g}" if drifts else "-"
+                cells = [graph, model, strategy, *ratios, f"{min(times):.2f}-{max(times):.2f}", drift]
+                lines.append("   " + ", ".join(f'"{c}"' for c in cells))
+    return "\n".join(lines)
+
+
 def render(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
     """Summarise rows, print the table and the goals, and write the report (and the docs' copy with ``--docs``)."""
     summary = summarise(rows)
@@ -476,6 +501,8 @@ def render(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
     args.out.joinpath("snapshots.json").write_text(json.dumps({**report, "rows": rows}))
     plot(summary, args.out / "growth.png")
     args.out.joinpath("table.rst").write_text(rst_table(summary, "Every step (means over the seeds)") + "\n")
+    ratios = ratio_table(summary, ["retrain", *STRATEGIES], "Quality and time relative to retraining, every step")
+    args.out.joinpath("ratios.rst").write_text(ratios + "\n")
     if args.docs:
         static = ROOT / "docs" / "_static"
         static.joinpath("growth.json").write_text(json.dumps(report, indent=0) + "\n")
