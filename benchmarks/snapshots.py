@@ -519,6 +519,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed, e.g. to add seeds to a run")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--fraction", type=float, default=1.0)
     parser.add_argument("--dim", type=int, help="the dimension of every model; default: per model")
@@ -560,14 +561,16 @@ def main() -> None:
             f"cpu {row['seconds']:.1f}s drift {row['drift'] if row['drift'] is None else round(row['drift'], 3)}",
             flush=True,
         )
+        # what is done survives an interruption, step by step
+        rows.append(row)
+        args.out.joinpath("rows.json").write_text(json.dumps(rows))
 
     graphs = {graph: Snapshots(graph, args.steps, args.fraction) for graph in args.graphs}
     # seed by seed: an interrupted run has every graph and model for the seeds it finished
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for data in graphs.values():
             for kind in args.models:
-                rows += chain(kind, data, strategies, args, seed, log)
-                args.out.joinpath("rows.json").write_text(json.dumps(rows))
+                chain(kind, data, strategies, args, seed, log)
     render(rows, args, time.perf_counter() - start)
 
 
