@@ -468,7 +468,7 @@ def ratio_table(summary: list[dict], strategies: list[str], title: str) -> str:
     header = ", ".join(f"MRR / retrain step {step}" for step in steps)
     lines = [
         f".. csv-table:: {title}",
-        f"   :header: graph, model, strategy, {header}, time / retrain (steps), drift",
+        f"   :header: graph, model, strategy, seeds, {header}, time / retrain (steps), drift",
         "",
     ]
     index = {(s["graph"], s["model"], s["strategy"], s["step"]): s for s in summary}
@@ -482,7 +482,8 @@ def ratio_table(summary: list[dict], strategies: list[str], title: str) -> str:
                 times = [f["time_ratio"] for f in found if f is not None]
                 drifts = [f["drift_max"] for f in found if f is not None and f.get("drift_max") is not None]
                 drift = f"{max(drifts):.2g}" if drifts else "-"
-                cells = [graph, model, strategy, *ratios, f"{min(times):.2f}-{max(times):.2f}", drift]
+                seeds = min(f["seeds"] for f in found if f is not None)
+                cells = [graph, model, strategy, seeds, *ratios, f"{min(times):.2f}-{max(times):.2f}", drift]
                 lines.append("   " + ", ".join(f'"{c}"' for c in cells))
     return "\n".join(lines)
 
