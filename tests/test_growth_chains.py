@@ -184,9 +184,9 @@ def test_a_four_step_chain_over_entity(tmp_path: pathlib.Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "step4" / "growth.json").read_text())
     assert summary["counts"]["entity"]["reused"] == entities
-    assert summary["strategy"]["name"] == "touched"
+    assert summary["strategy"]["name"] == "brief"
     assert summary["drift"]["entity"] > 0
-    assert "strategy touched" in done.stdout
+    assert "strategy brief" in done.stdout
 
 
 def test_the_command_line_refuses_contradicting_strategies(tmp_path: pathlib.Path) -> None:
