@@ -206,8 +206,9 @@ def test_grow_end_to_end(nations, tmp_path: pathlib.Path, old_nations_run: pathl
     config = tmp_path / "grown.json"
     config.write_text(json.dumps(GROWN))
     out = tmp_path / "new"
+    command = [sys.executable, "-m", "pykeen_backfill.cli", "grow", str(old), str(config), "-d", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "pykeen_backfill.cli", "grow", str(old), str(config), "-d", str(out), "--allow-pickle"],
+        [*command, "--allow-pickle", "--strategy", "frozen"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,9 +1,11 @@
 """The whole story of a grown graph in one call: warm start, train, evaluate split by what is new, save.
 
-:func:`grow` takes an earlier run (or export) and the configuration of a run on the grown graph. It reuses the
-earlier vectors of every entity and relation the grown graph still has (frozen unless ``trainable``), starts the new
-ones from their known neighbours (see :mod:`pykeen_backfill.representation.neighbours`), trains, and evaluates the
-test triples overall, among known ids only, and touching a new id (see :mod:`.evaluation`).
+:func:`grow` takes an earlier run (or export, or the output of an earlier ``grow``) and the configuration of a run on
+the grown graph. It reads the earlier run once (:mod:`.earlier`), reuses the earlier vectors of every entity and
+relation the grown graph still has, starts the new ones from their known neighbours (see
+:mod:`pykeen_backfill.representation.neighbours`), trains as a strategy says (:mod:`.strategies`), evaluates the test
+triples overall, among known ids only, and touching a new id (see :mod:`.evaluation`), and saves a run directory that
+is the earlier run of the next step.
 """
 
 from __future__ import annotations
@@ -16,8 +18,14 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 from ..errors import ConfigError
+from .earlier import EarlierRun, read_earlier
 from .evaluation import split_metrics
+from .plan import RELATION_AWARE, training_arguments
+from .snapshots import described_by_files, snapshot_dataset
+from .strategies import DEFAULT_STRATEGY, RestrictRows, Strategy, get_strategy
 
 if TYPE_CHECKING:
     from pykeen.pipeline import PipelineResult
@@ -25,14 +33,10 @@ if TYPE_CHECKING:
 __all__ = [
     "RELATION_AWARE",
     "Growth",
-    "delta_pipeline",
     "grow",
     "grown_config",
     "split_metrics_of_run",
 ]
-
-#: the value of ``backfill_init`` that asks for :func:`~pykeen_backfill.growth.relation_aware_start`
-RELATION_AWARE = "relation-aware"
 
 #: the representation keyword arguments that hold each target's warm start
 _KEYS = {"entity": "entity_representations", "relation": "relation_representations"}
@@ -50,10 +54,16 @@ class Growth:
     counts: dict[str, dict[str, int]]
     #: the seconds the pipeline took (training and PyKEEN's own evaluation)
     seconds: float
+    #: the strategy that trained it
+    strategy: Strategy | None = None
+    #: per target: the largest absolute change of a known row (``0.0`` exactly where they were frozen)
+    drift: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: the number of triples trained on
+    trained_triples: int = 0
 
 
 def grown_config(
-    old: str | pathlib.Path,
+    old: str | pathlib.Path | EarlierRun,
     config: Mapping[str, Any],
     *,
     trainable: bool = False,
@@ -66,7 +76,8 @@ def grown_config(
     Representation keyword arguments the configuration already gives win over the ones added here.
 
     :param old:
-        The earlier run directory or export.
+        The earlier run directory or export, or an earlier run already read (see :func:`~pykeen_backfill.growth.
+        earlier.read_earlier`), whose vectors are then used as they are, with no file opened again.
     :param config:
         The configuration of the run on the grown graph, with a ``pipeline`` entry.
     :param trainable:
@@ -76,7 +87,8 @@ def grown_config(
         ``"neighbours"`` here, the rest is done by :func:`grow` (see
         :func:`~pykeen_backfill.growth.relation_aware_start`).
     :param allow_pickle:
-        Whether the run's ``trained_model.pkl`` may be unpickled. Only for runs you trust.
+        Whether the run's ``trained_model.pkl`` may be unpickled. Only for runs you trust; not used with an earlier
+        run already read.
     :param relations:
         Whether relations are warm-started too.
 
@@ -86,16 +98,20 @@ def grown_config(
     :raises ConfigError:
         If the configuration has no ``pipeline`` mapping.
     """
-    config = copy.deepcopy(dict(config))
-    pipeline = config.get("pipeline")
+    pipeline = config.get("pipeline") if isinstance(config, Mapping) else None
     if not isinstance(pipeline, Mapping):
         raise ConfigError("the configuration needs a 'pipeline' mapping")
-    model_kwargs = dict(pipeline.get("model_kwargs") or {})
+    # the earlier run's tables are shared, not copied: they are read, never written
+    config = {**copy.deepcopy({k: v for k, v in config.items() if k != "pipeline"}), "pipeline": dict(pipeline)}
+    model_kwargs = copy.deepcopy(dict(pipeline.get("model_kwargs") or {}))
     for target, key in _KEYS.items():
         if target == "relation" and not relations:
             continue
         model_kwargs.setdefault(key, "backfill")
-        ours = {"pretrained": str(old), "trainable": trainable, "allow_pickle": allow_pickle, "target": target}
+        if isinstance(old, EarlierRun):
+            ours: dict[str, Any] = {"pretrained": old.tables[target], "trainable": trainable, "target": target}
+        else:
+            ours = {"pretrained": str(old), "trainable": trainable, "allow_pickle": allow_pickle, "target": target}
         if backfill_init is not None:
             # a relation-aware start needs the built model; the representations start from the neighbour mean
             ours["backfill_init"] = "neighbours" if backfill_init == RELATION_AWARE else backfill_init
@@ -115,36 +131,33 @@ def split_metrics_of_run(result: PipelineResult, pipeline_kwargs: Mapping[str, A
     :return:
         The split metrics; the known ids are those the model serves from earlier vectors.
     """
-    from ..experiments.config import config_dataset
-
-    dataset = config_dataset(pipeline_kwargs)
-    filters = [dataset.training.mapped_triples]
-    if dataset.validation is not None:
-        filters.append(dataset.validation.mapped_triples)
+    splits = _splits(pipeline_kwargs)
+    filters = [splits["training"].mapped_triples]
+    if splits["validation"] is not None:
+        filters.append(splits["validation"].mapped_triples)
     batch_size = (pipeline_kwargs.get("evaluation_kwargs") or {}).get("batch_size")
     return split_metrics(
-        result.model, dataset.testing.mapped_triples, additional_filter_triples=filters, batch_size=batch_size
+        result.model, splits["testing"].mapped_triples, additional_filter_triples=filters, batch_size=batch_size
     )
 
 
-def _counts(result: PipelineResult, old: str | pathlib.Path, allow_pickle: bool) -> dict[str, dict[str, int]]:
-    from ..representation import BackfillRepresentation
-    from ..warm_start import plan_warm_start
+def _splits(pipeline_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the training, testing and validation triples a configuration names, by dataset or by files."""
+    from ..experiments.config import config_dataset
 
-    plan = plan_warm_start(str(old), result.training, allow_pickle=allow_pickle)
-    counts = {}
-    for target_plan in plan.targets:
-        counts[target_plan.target] = dict(
-            reused=target_plan.num_reused, new=len(target_plan.new_ids), dropped=len(target_plan.dropped)
-        )
-    # where a target was not warm-started, nothing of it was reused
-    for target, representations in (
-        ("entity", result.model.entity_representations),
-        ("relation", result.model.relation_representations),
-    ):
-        if target in counts and not (representations and isinstance(representations[0], BackfillRepresentation)):
-            counts[target] = dict(reused=0, new=counts[target]["reused"] + counts[target]["new"], dropped=0)
-    return counts
+    if described_by_files(pipeline_kwargs):
+        return snapshot_dataset(pipeline_kwargs)
+    dataset = config_dataset(pipeline_kwargs)
+    return dict(training=dataset.training, testing=dataset.testing, validation=dataset.validation)
+
+
+def _strategy(strategy: str | Strategy | None, options: Mapping[str, Any]) -> Strategy:
+    if strategy is None:
+        if options.get("trainable"):
+            return get_strategy("full")
+        # without warm-started relations, every relation is new: no known row is left to touch
+        return get_strategy(DEFAULT_STRATEGY if options.get("relations", True) else "frozen")
+    return get_strategy(strategy)
 
 
 def grow(
@@ -152,147 +165,150 @@ def grow(
     config: str | pathlib.Path | Mapping[str, Any],
     directory: str | pathlib.Path | None = None,
     *,
+    strategy: str | Strategy | None = None,
     all_triples: bool = False,
     **options: Any,
 ) -> Growth:
-    """Warm-start from an earlier run, train on the grown graph, and evaluate split by what is new.
+    """Warm-start from an earlier run, train on the grown graph as a strategy says, and evaluate split by what is new.
 
     :param old:
-        The earlier run directory (with ``allow_pickle=True``) or export (see ``pykeen-backfill export``).
+        The earlier run directory (with ``allow_pickle=True``), a directory written by an earlier :func:`grow`
+        (likewise), or an export (see ``pykeen-backfill export``). It is read once.
     :param config:
-        The configuration of the run on the grown graph, or the path of one (JSON or YAML).
+        The configuration of the run on the grown graph, or the path of one (JSON or YAML). Its data is a
+        ``dataset``, or ``training``, ``testing`` (and ``validation``) given as files or as lists of files whose union
+        is the split (e.g. one file per snapshot of a growing graph; gzip files end in ``.gz``), see
+        :mod:`.snapshots`.
     :param directory:
         Where to save the run (as ``pykeen-backfill run`` does), with the split metrics in ``results.json`` and
-        ``growth.json``; ``None``: nothing is saved.
+        ``growth.json``, and all of the grown graph's training triples in ``training_triples/``: the directory is the
+        ``old`` of a next step. ``None``: nothing is saved.
+    :param strategy:
+        How to train, a name of :data:`~pykeen_backfill.growth.strategies.STRATEGIES` (``"frozen"``, ``"touched"``,
+        ``"brief"``, ``"full"``) or a :class:`~pykeen_backfill.growth.strategies.Strategy`; ``None``: ``"full"`` with
+        ``trainable=True``, else ``"brief"`` (``"frozen"`` with ``relations=False``).
     :param all_triples:
-        Whether to train on all training triples even where the reused rows are frozen. By default, with entities
-        and relations warm-started and frozen, only the triples that touch a new entity or relation are trained on:
-        the others hold no trainable value of a model whose parameters are all in its representations, so they
-        would cost time and change nothing but the negative samples.
+        With ``"frozen"``: train on all triples instead of those touching a new entity or relation (the others give
+        no trainable row a gradient, only negative samples).
     :param options:
-        Options of :func:`grown_config`, e.g. ``trainable=True``, or ``backfill_init="relation-aware"``: new rows start
-        where the interaction puts them next to their known neighbours (TransE, DistMult, ComplEx), see
-        :func:`~pykeen_backfill.growth.relation_aware_start`.
+        Options of :func:`grown_config`: ``allow_pickle``, ``relations``, or ``backfill_init`` (e.g.
+        ``"relation-aware"``: new rows start where the interaction puts them next to their known neighbours, for
+        TransE, DistMult and ComplEx, see :func:`~pykeen_backfill.growth.relation_aware_start`); ``trainable=True``
+        is ``strategy="full"``.
 
     :return:
-        What was done, with the split metrics.
+        What was done, with the split metrics and the drift of the known rows.
 
     :raises ConfigError:
         If a relation-aware start is asked for without warm-started relations.
     """
     from ..experiments import pipeline_from_config
     from ..experiments.config import check_config, load_config
-    from ..experiments.run import save_result
+    from ..training import frozen_heap
 
     if not isinstance(config, Mapping):
         config = load_config(config)
-    config = check_config(grown_config(old, config, **options))
-    frozen = not options.get("trainable", False) and options.get("relations", True)
-    training = (
-        delta_pipeline(old, config["pipeline"], options.get("allow_pickle", False))
-        if frozen and not all_triples
-        else {}
-    )
-    if options.get("backfill_init") == RELATION_AWARE:
-        training = _with_relation_aware_start(config["pipeline"], training, options.get("relations", True))
+    given = copy.deepcopy(dict(config))
+    chosen = _strategy(strategy, options)
+    relations = options.get("relations", True)
+    if options.get("backfill_init") == RELATION_AWARE and not relations:
+        # fresh random relation vectors say nothing about where a new entity belongs
+        raise ConfigError("backfill_init='relation-aware' needs the relations warm-started too: drop relations=False")
+    # everything the user can fix in the configuration and its files is refused before the earlier run is opened
+    splits = _splits(check_config(config)["pipeline"])
+    earlier = read_earlier(old, allow_pickle=options.get("allow_pickle", False))
+    plain = {key: value for key, value in options.items() if key not in ("allow_pickle", "trainable")}
+    config = check_config(grown_config(earlier, config, trainable=chosen.known_rows != "none", **plain))
+    arguments, known, trained = training_arguments(config["pipeline"], splits, earlier, chosen, all_triples, plain)
     start = time.perf_counter()
-    result = pipeline_from_config(config, **training)
+    try:
+        with frozen_heap():
+            result = pipeline_from_config(config, **arguments)
+    finally:
+        # a model with hooks on its parameters does not pickle
+        for callback in arguments["training_kwargs"]["callbacks"]:
+            if isinstance(callback, RestrictRows):
+                callback.remove()
     seconds = time.perf_counter() - start
-    split = split_metrics_of_run(result, config["pipeline"])
+    split = split_metrics(
+        result.model,
+        splits["testing"].mapped_triples,
+        known_entities=known["entity"],
+        known_relations=known.get("relation", torch.zeros(0, dtype=torch.long)),
+        additional_filter_triples=_filters(splits),
+        batch_size=(config["pipeline"].get("evaluation_kwargs") or {}).get("batch_size"),
+    )
     growth = Growth(
         result=result,
         split=split,
-        counts=_counts(result, old, bool(options.get("allow_pickle", False))),
+        counts=_counts(earlier, splits["training"], relations),
         seconds=seconds,
+        strategy=chosen,
+        drift=_drift(result.model, earlier, splits["training"], relations),
+        trained_triples=trained,
     )
     if directory is not None:
-        directory = save_result(result, directory)
-        add_split_to_results(directory, split)
-        summary = dict(
-            old=str(old),
-            counts=growth.counts,
-            seconds=seconds,
-            trained_triples=result.training.num_triples,
-            split=split,
-            configuration=config,
-        )
-        directory.joinpath("growth.json").write_text(json.dumps(summary, indent=2, default=str))
+        _save(growth, splits["training"], directory, old=old, config=given)
     return growth
 
 
-def _with_relation_aware_start(
-    pipeline_kwargs: Mapping[str, Any], training: dict[str, Any], relations: bool
-) -> dict[str, Any]:
-    """Add the training callback that gives the built model its relation-aware start before the first epoch."""
-    from ..experiments.config import config_dataset
-    from .initializer import RelationAwareStart
-
-    if not relations:
-        # fresh random relation vectors say nothing about where a new entity belongs
-        raise ConfigError("backfill_init='relation-aware' needs the relations warm-started too: drop relations=False")
-    training_kwargs = dict(training.get("training_kwargs") or pipeline_kwargs.get("training_kwargs") or {})
-    given = training_kwargs.get("callbacks")
-    callbacks = [] if given is None else list(given) if isinstance(given, (list, tuple)) else [given]
-    # all training triples: the known neighbours of new rows are also in the triples not trained on
-    callbacks.append(RelationAwareStart(config_dataset(pipeline_kwargs).training))
-    training_kwargs["callbacks"] = callbacks
-    return {**training, "training_kwargs": training_kwargs}
+def _filters(splits: Mapping[str, Any]) -> list[torch.Tensor]:
+    filters = [splits["training"].mapped_triples]
+    if splits["validation"] is not None:
+        filters.append(splits["validation"].mapped_triples)
+    return filters
 
 
-def delta_pipeline(
-    old: str | pathlib.Path, pipeline_kwargs: Mapping[str, Any], allow_pickle: bool = False
-) -> dict[str, Any]:
-    """Return pipeline keyword arguments that train only on the triples touching a new entity or relation.
+def _counts(earlier: EarlierRun, training: Any, relations: bool) -> dict[str, dict[str, int]]:
+    counts = {"entity": earlier.counts("entity", training.entity_to_id)}
+    if relations:
+        counts["relation"] = earlier.counts("relation", training.relation_to_id)
+    else:
+        counts["relation"] = dict(reused=0, new=training.num_relations, dropped=0)
+    return counts
 
-    Evaluation keeps the whole graph's training (and validation) triples as filter, so the metrics are those of a
-    run on all triples; the neighbours of new rows are read from all training triples too.
 
-    :param old:
-        The earlier run or export.
-    :param pipeline_kwargs:
-        The ``pipeline`` entry of the grown configuration, see :func:`grown_config`.
-    :param allow_pickle:
-        Whether the run's ``trained_model.pkl`` may be unpickled.
+def _drift(model: Any, earlier: EarlierRun, training: Any, relations: bool) -> dict[str, float]:
+    """Per target, the largest absolute change of a known row against the earlier run's vectors."""
+    drift = {}
+    targets = [("entity", model.entity_representations, training.entity_to_id)]
+    if relations:
+        targets.append(("relation", model.relation_representations, training.relation_to_id))
+    for target, representations, labels in targets:
+        ids, rows = earlier.known(target, labels)
+        representation = representations[0]
+        was_training = representation.training
+        representation.eval()
+        try:
+            with torch.no_grad():
+                now = representation(indices=ids).detach().cpu()
+        finally:
+            representation.train(was_training)
+        before = earlier.tables[target].vectors[rows]
+        difference = (now - before.to(now.dtype)).abs()
+        drift[target] = float(difference.max()) if difference.numel() else 0.0
+    return drift
 
-    :return:
-        ``dataset=None`` and ``training``, ``testing``, ``validation``, ``evaluation_kwargs``, ``model_kwargs`` to
-        pass to :func:`~pykeen_backfill.experiments.pipeline_from_config`.
-    """
-    import torch
-    from pykeen.triples import TriplesFactory
 
-    from ..experiments.config import config_dataset
-    from ..warm_start import plan_warm_start
+def _save(growth: Growth, full: Any, directory: str | pathlib.Path, *, old: Any, config: Mapping[str, Any]) -> None:
+    """Save the run; ``training_triples/`` holds the whole grown graph, so it is the earlier run of a next step."""
+    from ..experiments.run import save_result
 
-    dataset = config_dataset(pipeline_kwargs)
-    full = dataset.training
-    plan = {p.target: p for p in plan_warm_start(str(old), full, allow_pickle=allow_pickle).targets}
-    mapped = full.mapped_triples
-    touches = torch.isin(mapped[:, 0], plan["entity"].new_ids) | torch.isin(mapped[:, 2], plan["entity"].new_ids)
-    touches |= torch.isin(mapped[:, 1], plan["relation"].new_ids)
-    training = TriplesFactory(
-        mapped_triples=mapped[touches],
-        entity_to_id=full.entity_to_id,
-        relation_to_id=full.relation_to_id,
-        create_inverse_triples=full.create_inverse_triples,
+    directory = save_result(growth.result, directory)
+    # PyKEEN saved the triples trained on, which may be a part of the graph
+    full.to_path_binary(directory / "training_triples")
+    add_split_to_results(directory, growth.split)
+    summary = dict(
+        old=str(old),
+        strategy=dataclasses.asdict(growth.strategy) if growth.strategy else None,
+        counts=growth.counts,
+        seconds=growth.seconds,
+        trained_triples=growth.trained_triples,
+        drift=growth.drift,
+        split=growth.split,
+        configuration=config,
     )
-    evaluation_kwargs = dict(pipeline_kwargs.get("evaluation_kwargs") or {})
-    evaluation_kwargs["additional_filter_triples"] = [full.mapped_triples]
-    model_kwargs = dict(pipeline_kwargs.get("model_kwargs") or {})
-    for key in _KEYS.values():
-        given = model_kwargs.get(f"{key}_kwargs")
-        if isinstance(given, Mapping) and given.get("backfill_init") is not None:
-            # the new rows' neighbours among known ids are in all triples, also those not trained on
-            model_kwargs[f"{key}_kwargs"] = {"triples": full, **model_kwargs[f"{key}_kwargs"]}
-    return dict(
-        dataset=None,
-        dataset_kwargs=None,
-        training=training,
-        testing=dataset.testing,
-        validation=dataset.validation,
-        evaluation_kwargs=evaluation_kwargs,
-        model_kwargs=model_kwargs,
-    )
+    directory.joinpath("growth.json").write_text(json.dumps(summary, indent=2, default=str))
 
 
 def add_split_to_results(directory: pathlib.Path, split: Mapping[str, Any]) -> None:
