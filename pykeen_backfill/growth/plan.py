@@ -84,7 +84,10 @@ def training_arguments(
     for key in ("entity_representations", "relation_representations"):
         given = model_kwargs.get(f"{key}_kwargs")
         if isinstance(given, Mapping) and given.get("pretrained") is not None:
-            ours = {"labels": full, "triples": full} if given.get("backfill_init") is not None else {"labels": full}
+            # the grown graph is the new id space, unless the configuration names one (also by its deprecated name)
+            ours = {} if given.get("id_space") is not None or given.get("labels") is not None else {"id_space": full}
+            if given.get("backfill_init") is not None:
+                ours["triples"] = full
             model_kwargs[f"{key}_kwargs"] = {**ours, **given}
     arguments = dict(
         dataset=None,
