@@ -100,6 +100,7 @@ def test_run_is_quiet_and_verbose_brings_the_notes_back(tmp_path: pathlib.Path) 
         assert completed.returncode == 0, completed.stderr[-3000:]
         assert "MRR: " in completed.stdout
         outputs[flags] = completed.stderr
-    for note in ("pin_memory", "No cuda devices", "Encountered tensors on device_types"):
+    # (PyKEEN's evaluator adds a note about devices; run evaluates with FastRankBasedEvaluator, which makes none)
+    for note in ("pin_memory", "No cuda devices"):
         assert note not in outputs[()], outputs[()]
         assert note in outputs[("-v",)]

@@ -259,7 +259,8 @@ def test_export_in_half_precision_and_grow_from_it(
     )
     grown = tmp_path / "grown"
     done = subprocess.run(
-        [*cli, "grow", str(out), str(config), "-d", str(grown), "--init", "model"],
+        # frozen: known rows that learn are loaded into memory, frozen ones are served from the file
+        [*cli, "grow", str(out), str(config), "-d", str(grown), "--init", "model", "--strategy", "frozen"],
         capture_output=True,
         text=True,
         timeout=300,

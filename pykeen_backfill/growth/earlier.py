@@ -42,6 +42,8 @@ class EarlierRun:
     tables: Mapping[str, LabelledVectors]
     #: the earlier graph's training triples as labels, shape ``(n, 3)``; ``None`` where the source has none
     triples: numpy.ndarray | None
+    #: the targets whose vectors the source keeps in a mappable file (an export with ``--format npy``)
+    mapped: frozenset[str] = frozenset()
 
     def known(self, target: str, labels: Mapping[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Return which ids of a grown id space the earlier run knows, and the earlier row of each.
@@ -113,7 +115,8 @@ def read_earlier(old: str | pathlib.Path, *, allow_pickle: bool = False) -> Earl
     tables = {target: reader.table(target) for target in ("entity", "relation")}
     directory = pathlib.Path(old)
     triples = _run_triples(directory / TRAINING) if directory.joinpath(TRAINING).is_dir() else None
-    return EarlierRun(source=str(old), tables=tables, triples=triples)
+    mapped = frozenset(target for target in tables if reader.mapped(target) is not None)
+    return EarlierRun(source=str(old), tables=tables, triples=triples, mapped=mapped)
 
 
 def _run_triples(directory: pathlib.Path) -> numpy.ndarray:

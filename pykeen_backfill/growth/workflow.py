@@ -108,8 +108,12 @@ def grown_config(
         if target == "relation" and not relations:
             continue
         model_kwargs.setdefault(key, "backfill")
-        if isinstance(old, EarlierRun):
-            ours: dict[str, Any] = {"pretrained": old.tables[target], "trainable": trainable, "target": target}
+        if isinstance(old, EarlierRun) and target in old.mapped and not trainable:
+            # frozen rows of a mappable export are served from its file, not copied: opening an export again
+            # unpickles nothing, so it needs no consent
+            ours: dict[str, Any] = {"pretrained": old.source, "trainable": False, "target": target}
+        elif isinstance(old, EarlierRun):
+            ours = {"pretrained": old.tables[target], "trainable": trainable, "target": target}
         else:
             ours = {"pretrained": str(old), "trainable": trainable, "allow_pickle": allow_pickle, "target": target}
         if backfill_init is not None:
