@@ -76,8 +76,9 @@ def grown_config(
     Representation keyword arguments the configuration already gives win over the ones added here.
 
     :param old:
-        The earlier run directory or export, or an earlier run already read (see :func:`~pykeen_backfill.growth.
-        earlier.read_earlier`), whose vectors are then used as they are, with no file opened again.
+        The earlier run directory or export, or an earlier run already read (see
+        :func:`~pykeen_backfill.growth.read_earlier`), whose vectors are then used as they are, with no file opened
+        again (frozen rows of a mappable export excepted: they are mapped from its files).
     :param config:
         The configuration of the run on the grown graph, with a ``pipeline`` entry.
     :param trainable:
