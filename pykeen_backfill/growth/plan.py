@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,7 +79,9 @@ def training_arguments(
     training_kwargs["callbacks"] = callbacks
     evaluation_kwargs = dict(pipeline_kwargs.get("evaluation_kwargs") or {})
     evaluation_kwargs["additional_filter_triples"] = [mapped]
-    model_kwargs = copy.deepcopy({k: v for k, v in (pipeline_kwargs.get("model_kwargs") or {}).items()})
+    # a shallow copy: the representation kwargs of a grown config hold the earlier run's vector tables, which are
+    # only read; the kwargs dicts themselves are replaced below, never changed in place
+    model_kwargs = dict(pipeline_kwargs.get("model_kwargs") or {})
     for key in ("entity_representations", "relation_representations"):
         given = model_kwargs.get(f"{key}_kwargs")
         if isinstance(given, Mapping) and given.get("pretrained") is not None:
